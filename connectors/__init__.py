@@ -1,0 +1,1 @@
+"""cadenced connectors: the outside world (calendars, mail, documents)."""

@@ -1,0 +1,1 @@
+"""ICS feeds: fetching and parsing into the core model."""

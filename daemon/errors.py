@@ -1,0 +1,72 @@
+"""One error hierarchy for cadenced.
+
+Every failure a user can act on is a :class:`CadencedError`. Errors carry data
+(which source, which key, what to do next) as attributes; turning them into the
+one-line message a user reads happens in one place, :func:`daemon.cli.errors.report`.
+Connectors raise these, never their libraries' exceptions.
+"""
+
+from __future__ import annotations
+
+
+class CadencedError(Exception):
+    """Base of everything cadenced raises on purpose.
+
+    ``hint`` says what the user can do about it; it is printed after the message.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(CadencedError):
+    """The configuration file is missing, unreadable or invalid.
+
+    ``problems`` holds one ``(key, message)`` pair per problem, all of them at once,
+    so a user fixes the file in one go.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        problems: list[tuple[str, str]] | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+        self.problems = problems or []
+
+
+class SourceError(CadencedError):
+    """A calendar source could not be read.
+
+    ``source`` is the configured source name; ``reason`` is a short phrase
+    ("HTTP 429 Too Many Requests", "the server sent an HTML page"). A failed
+    source is never read as "this calendar has no events".
+    """
+
+    def __init__(self, source: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"source {source!r}: {reason}", hint=hint)
+        self.source = source
+        self.reason = reason
+
+
+class MalformedEventError(CadencedError):
+    """One event of a source is unusable; it is skipped and the rest is read."""
+
+    def __init__(self, source: str, uid: str | None, reason: str) -> None:
+        super().__init__(f"source {source!r}: event {uid or '(no UID)'} skipped: {reason}")
+        self.source = source
+        self.uid = uid
+        self.reason = reason
