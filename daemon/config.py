@@ -1,0 +1,248 @@
+"""The configuration: TOML validated once, at the edge, into typed objects.
+
+:func:`load_config` reads the file and returns a :class:`Config` plus warnings
+(unknown keys). Every problem is reported at once, each with its key, as one
+:class:`~daemon.errors.ConfigError`. Nothing deeper in cadenced reads the file or
+the environment: the CLI loads the config and passes it in.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from daemon.errors import ConfigError
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if value.lower().startswith("mailto:"):
+        value = value[7:]
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value.lower()
+
+
+def system_timezone_name() -> str:
+    """The host's IANA zone name, or "UTC" when it cannot be told."""
+    try:
+        import tzlocal
+
+        name = tzlocal.get_localzone_name()
+    except Exception:  # noqa: BLE001 - tzlocal raises several kinds; any means "unknown"
+        return "UTC"
+    return name or "UTC"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=True)
+
+
+class Owner(_Section):
+    email: str
+    name: str | None = None
+    aliases: tuple[str, ...] = ()
+    timezone: str = Field(default_factory=system_timezone_name)
+
+    _norm_email = field_validator("email")(classmethod(lambda cls, v: _email(v)))
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_email(v) for v in values)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as 'Europe/Berlin'"
+            ) from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        """Every address that is the owner: email and aliases, lowercase."""
+        return frozenset((self.email, *self.aliases))
+
+
+class IcsSource(_Section):
+    name: str = Field(min_length=1)
+    type: Literal["ics"] = "ics"
+    url: str = Field(min_length=1)
+    user_agent: str | None = None
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_mb: float = Field(default=20.0, gt=0, le=1024)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme and scheme not in {"file", "http", "https", "webcal", "webcals"}:
+            raise ValueError(
+                f"unsupported URL scheme {scheme!r}: use a path, file://, http(s):// or webcal://"
+            )
+        return value
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_mb * 1024 * 1024)
+
+
+class Person(_Section):
+    name: str = Field(min_length=1)
+    email: str
+    aliases: tuple[str, ...] = ()
+    cadence_days: float | None = Field(default=None, gt=0, le=366)
+
+    _norm_email = field_validator("email")(classmethod(lambda cls, v: _email(v)))
+
+    @property
+    def alias_emails(self) -> tuple[str, ...]:
+        """Aliases that are email addresses (other accounts of the same person)."""
+        return tuple(a.lower() for a in self.aliases if "@" in a)
+
+    @property
+    def alias_names(self) -> tuple[str, ...]:
+        """Aliases that are names, matched in titles like the person's name."""
+        return tuple(a for a in self.aliases if "@" not in a)
+
+
+class Cadence(_Section):
+    lookback_days: int = Field(default=90, ge=1, le=3650)
+    lookahead_days: int = Field(default=14, ge=0, le=365)
+    shortened_minutes: int = Field(default=5, ge=1, le=600)
+    missed_factor: float = Field(default=1.5, ge=1.0, le=10.0)
+
+
+class Config(_Section):
+    owner: Owner
+    sources: tuple[IcsSource, ...] = ()
+    people: tuple[Person, ...] = ()
+    cadence: Cadence = Field(default_factory=Cadence)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        names = [s.name for s in self.sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        seen: dict[str, str] = {}
+        for person in self.people:
+            for address in (person.email, *person.alias_emails):
+                if address in seen and seen[address] != person.name:
+                    raise ValueError(
+                        f"{address} belongs to both {seen[address]!r} and {person.name!r}"
+                    )
+                if address in self.owner.addresses:
+                    raise ValueError(f"{address} is the owner's address, not a person's")
+                seen[address] = person.name
+        return self
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: Config
+    path: Path | None
+    warnings: tuple[str, ...]
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _unknown_keys(model: BaseModel, prefix: str) -> list[str]:
+    found = [f"{prefix}{'.' if prefix else ''}{k}" for k in (model.model_extra or {})]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        path = f"{prefix}{'.' if prefix else ''}{name}"
+        if isinstance(value, BaseModel):
+            found += _unknown_keys(value, path)
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found += _unknown_keys(item, f"{path}[{i}]")
+    return found
+
+
+def parse_config(data: dict[str, Any], *, base_dir: Path | None = None,
+                 path: Path | None = None) -> LoadedConfig:
+    """Validate a parsed TOML document. Relative source paths resolve against ``base_dir``.
+
+    Raises :class:`ConfigError` listing every problem with its key.
+    """
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "missing":
+                msg = "required key is missing"
+            elif err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            problems.append((_key(err["loc"]), msg))
+        raise ConfigError(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in the configuration",
+            path=str(path) if path else None,
+            problems=problems,
+            hint="config.example.toml documents every key",
+        ) from None
+    if base_dir is not None:
+        sources = tuple(_resolve_source(s, base_dir) for s in config.sources)
+        config = config.model_copy(update={"sources": sources})
+    warnings = tuple(f"unknown key {k!r} is ignored" for k in _unknown_keys(config, ""))
+    return LoadedConfig(config=config, path=path, warnings=warnings)
+
+
+def _resolve_source(source: IcsSource, base_dir: Path) -> IcsSource:
+    if "://" in source.url:
+        return source
+    resolved = (base_dir / Path(source.url).expanduser()).resolve()
+    return source.model_copy(update={"url": str(resolved)})
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Read and validate the TOML file at ``path``.
+
+    Raises :class:`ConfigError` when the file is missing, not TOML, or invalid.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no configuration file at {path}",
+            path=str(path),
+            hint="copy config.example.toml there and edit it, pass --config FILE, "
+            "or try `cadenced demo`",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", path=str(path)) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}", path=str(path),
+            hint="check the line it names; strings need quotes",
+        ) from None
+    return parse_config(data, base_dir=path.parent, path=path)

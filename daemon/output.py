@@ -1,0 +1,184 @@
+"""Renders a scan: the JSON document and the readable table."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from daemon.model import Occurrence
+from daemon.rules import (
+    CadenceReduced,
+    Flag,
+    MissedCadence,
+    NoUpcoming,
+    OccurrenceFlag,
+    Relationship,
+)
+from daemon.scan import ScanResult
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _minutes(delta: timedelta) -> int:
+    return round(delta / timedelta(minutes=1))
+
+
+def _days(value: float) -> float:
+    return round(value, 2)
+
+
+def flag_json(flag: Flag) -> dict[str, Any]:
+    if isinstance(flag, OccurrenceFlag):
+        occ = flag.occurrence
+        return {
+            "kind": flag.kind,
+            "original_start": _iso(occ.original_start),
+            "start": _iso(occ.start),
+            "end": _iso(occ.end),
+            "planned_minutes": _minutes(occ.planned),
+            "actual_minutes": _minutes(occ.actual),
+            "source": occ.source,
+            "uid": occ.uid,
+        }
+    if isinstance(flag, MissedCadence):
+        return {
+            "kind": flag.kind,
+            "since": _iso(flag.since),
+            "until": _iso(flag.until),
+            "gap_days": flag.gap_days,
+            "expected_interval_days": _days(flag.expected_interval_days),
+        }
+    if isinstance(flag, CadenceReduced):
+        return {
+            "kind": flag.kind,
+            "from_days": _days(flag.from_days),
+            "to_days": _days(flag.to_days),
+            "effective": _iso(flag.effective),
+            "source": flag.source,
+            "uid": flag.uid,
+        }
+    return {
+        "kind": flag.kind,
+        "expected_interval_days": _days(flag.expected_interval_days),
+        "horizon": _iso(flag.horizon),
+    }
+
+
+def _next(occ: Occurrence | None) -> str | None:
+    return _iso(occ.start) if occ else None
+
+
+def to_json(result: ScanResult) -> dict[str, Any]:
+    """The document ``cadenced scan --json`` prints."""
+    analysis = result.analysis
+    return {
+        "now": _iso(analysis.now),
+        "window": {"start": _iso(analysis.window_start), "end": _iso(analysis.window_end)},
+        "sources": [
+            {"name": s.name, "ok": s.ok, "error": s.error, "events": s.events}
+            for s in result.sources
+        ],
+        "relationships": [
+            {
+                "person": rel.person,
+                "name": rel.name,
+                "expected_interval_days": _days(rel.expected_interval_days),
+                "last_held": _iso(rel.last_held),
+                "next_scheduled": _next(rel.next_scheduled),
+                "counts": rel.counts,
+                "flags": [flag_json(f) for f in rel.flags],
+            }
+            for rel in analysis.relationships
+        ],
+    }
+
+
+# --- the table ---------------------------------------------------------------
+
+
+def cadence_words(days: float) -> str:
+    if abs(days - 7) < 0.01:
+        return "weekly"
+    if abs(days - 14) < 0.01:
+        return "every 2 weeks"
+    if abs(days % 7) < 0.01 and days >= 21:
+        return f"every {round(days / 7)} weeks"
+    if abs(days - 30) < 0.01:
+        return "monthly"
+    if abs(days - 1) < 0.01:
+        return "daily"
+    return f"every {days:g} days"
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    days = (now - moment) / timedelta(days=1)
+    return "today" if days < 1 else f"{int(days)}d ago"
+
+
+def _ahead(occ: Occurrence | None, now: datetime) -> str:
+    if occ is None:
+        return "nothing booked"
+    local = occ.start.astimezone(now.tzinfo)
+    days = (occ.start - now) / timedelta(days=1)
+    when = "today" if local.date() == now.date() else f"in {max(1, round(days))}d"
+    return f"{when}, {local:%a %d %b %H:%M}"
+
+
+def flag_words(rel: Relationship) -> list[str]:
+    words = []
+    for flag in rel.flags:
+        if isinstance(flag, MissedCadence):
+            if flag.since is None:
+                words.append("no 1:1 held yet")
+            elif flag.until is None:
+                words.append(f"no 1:1 for {flag.gap_days:.0f}d "
+                             f"(cadence {flag.expected_interval_days:g}d)")
+            else:
+                words.append(f"missed: {flag.gap_days:.0f}d gap before {flag.until:%d %b}")
+        elif isinstance(flag, CadenceReduced):
+            words.append(f"cadence reduced {flag.from_days:g}d → {flag.to_days:g}d "
+                         f"from {flag.effective:%d %b}")
+        elif isinstance(flag, NoUpcoming):
+            words.append("nothing booked")
+    for kind in ("rescheduled", "shortened", "cancelled", "declined"):
+        count = sum(1 for f in rel.flags if isinstance(f, OccurrenceFlag) and f.kind == kind)
+        if count:
+            words.append(f"{count}× {kind}")
+    return words
+
+
+def print_table(result: ScanResult, console: Console) -> None:
+    analysis = result.analysis
+    now = analysis.now
+    table = Table(box=box.SIMPLE_HEAD, title=f"1:1 cadence on {now:%a %d %b %Y %H:%M}",
+                  title_justify="left")
+    table.add_column("Person")
+    table.add_column("Cadence")
+    table.add_column("Last held")
+    table.add_column("Next")
+    table.add_column("Flags")
+    for rel in analysis.relationships:
+        words = flag_words(rel)
+        table.add_row(
+            Text(rel.name),
+            cadence_words(rel.expected_interval_days),
+            _ago(rel.last_held, now),
+            _ahead(rel.next_scheduled, now),
+            Text("; ".join(words), style="yellow") if words else Text("on track", style="green"),
+        )
+    if analysis.relationships:
+        console.print(table)
+    else:
+        console.print("No 1:1 relationships found. Check [[people]] and owner.email in the config.")
+    for source in result.sources:
+        if not source.ok:
+            console.print(Text(f"source {source.name!r} failed: {source.error}", style="red"))

@@ -1,0 +1,36 @@
+"""Where cadenced keeps its files (XDG base directories).
+
+Only the CLI and the service call these, with the process environment; nothing
+deeper reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def _base(env: Mapping[str, str], var: str, fallback: str) -> Path:
+    value = env.get(var, "")
+    # The XDG spec says relative paths are invalid and must be ignored.
+    if value and Path(value).is_absolute():
+        return Path(value)
+    return Path(env.get("HOME") or Path.home()) / fallback
+
+
+def config_file(env: Mapping[str, str] = os.environ) -> Path:
+    """``$XDG_CONFIG_HOME/cadenced/config.toml`` (default ``~/.config/...``)."""
+    return _base(env, "XDG_CONFIG_HOME", ".config") / "cadenced" / "config.toml"
+
+
+def state_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """``$STATE_DIRECTORY`` under systemd, else ``$XDG_STATE_HOME/cadenced``."""
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    return _base(env, "XDG_STATE_HOME", ".local/state") / "cadenced"
+
+
+def data_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """``$XDG_DATA_HOME/cadenced`` (default ``~/.local/share/cadenced``)."""
+    return _base(env, "XDG_DATA_HOME", ".local/share") / "cadenced"

@@ -1,0 +1,211 @@
+"""The cadence rules: a pure function of normalized events, config and ``now``.
+
+``analyze(events, config, now)`` finds each person the owner has a 1:1
+relationship with and the flags that say where the habit erodes. No I/O, no
+clock. docs/rules.md states these rules in prose, exactly as implemented here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+from daemon.config import Cadence, Config
+from daemon.detection import Directory
+from daemon.meetings import PersonMeetings, collect
+from daemon.model import Event, Occurrence, Series
+
+HISTORY = timedelta(days=365)  # how far before the window meetings are read for gaps
+_EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceFlag:
+    kind: str  # rescheduled | shortened | cancelled | declined
+    occurrence: Occurrence
+
+
+@dataclass(frozen=True, slots=True)
+class MissedCadence:
+    since: datetime | None  # start of the meeting before the gap; None: never met
+    until: datetime | None  # start of the meeting that closed it; None while open
+    gap_days: float | None
+    expected_interval_days: float
+    kind: str = "missed_cadence"
+
+
+@dataclass(frozen=True, slots=True)
+class CadenceReduced:
+    from_days: float
+    to_days: float
+    effective: datetime
+    source: str
+    uid: str
+    kind: str = "cadence_reduced"
+
+
+@dataclass(frozen=True, slots=True)
+class NoUpcoming:
+    expected_interval_days: float
+    horizon: datetime  # nothing is booked from now until here
+    kind: str = "no_upcoming"
+
+
+Flag = OccurrenceFlag | MissedCadence | CadenceReduced | NoUpcoming
+
+
+@dataclass(frozen=True)
+class Relationship:
+    person: str
+    name: str
+    expected_interval_days: float
+    last_held: datetime | None
+    next_scheduled: Occurrence | None
+    counts: dict[str, int]
+    flags: tuple[Flag, ...]
+    occurrences: tuple[Occurrence, ...] = field(default=(), repr=False)
+    series: tuple[Series, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    now: datetime
+    window_start: datetime
+    window_end: datetime
+    relationships: tuple[Relationship, ...]
+    warnings: tuple[str, ...]
+
+
+def window(cadence: Cadence, now: datetime) -> tuple[datetime, datetime]:
+    return (now - timedelta(days=cadence.lookback_days),
+            now + timedelta(days=cadence.lookahead_days))
+
+
+def is_held(occ: Occurrence, now: datetime) -> bool:
+    """A meeting is held when it started at or before now, not cancelled or declined."""
+    return occ.start <= now and not occ.cancelled and not occ.declined
+
+
+def is_booked(occ: Occurrence) -> bool:
+    return not occ.cancelled and not occ.declined
+
+
+def analyze(events: Iterable[Event], config: Config, now: datetime) -> Analysis:
+    """Relationships and their flags. ``now`` must be timezone-aware."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    cadence = config.cadence
+    start, end = window(cadence, now)
+    directory = Directory.from_config(config)
+    cadences = {p.email: p.cadence_days for p in config.people if p.cadence_days}
+    longest = max([*cadences.values(), 366.0])
+    range_end = max(end, now + timedelta(days=cadence.missed_factor * longest))
+    warnings: list[str] = []
+    found = collect(events, directory, range_start=start - HISTORY, range_end=range_end,
+                    warnings=warnings)
+    for email in cadences:
+        found.setdefault(email, PersonMeetings(email))
+    relationships = []
+    for person, meetings in sorted(found.items()):
+        rel = _relationship(meetings, directory, cadences.get(person), cadence, now, start, end)
+        if rel is not None:
+            relationships.append(rel)
+    return Analysis(now, start, end, tuple(relationships), tuple(warnings))
+
+
+def _relationship(meetings: PersonMeetings, directory: Directory, cadence_days: float | None,
+                  cadence: Cadence, now: datetime, start: datetime,
+                  end: datetime) -> Relationship | None:
+    # Series that ended before the window are history, not a relationship.
+    active = [s for s in meetings.series if s.last_start is None or s.last_start >= start]
+    if not active and cadence_days is None:
+        return None  # one-offs alone do not make a relationship
+    series = meetings.series
+    occurrences = meetings.occurrences()
+    current = cadence_days or series[-1].interval_days
+
+    def interval_at(moment: datetime) -> float:
+        if cadence_days:
+            return cadence_days
+        started = [s for s in series if s.first_start <= moment]
+        return (started[-1] if started else series[0]).interval_days
+
+    flags: list[Flag] = []
+    counts = dict.fromkeys(("held", "rescheduled", "shortened", "cancelled", "declined"), 0)
+    shortened = timedelta(minutes=cadence.shortened_minutes)
+    for occ in occurrences:
+        if start <= occ.start <= now and is_held(occ, now):
+            counts["held"] += 1
+        if not start <= occ.original_start <= end:
+            continue
+        kinds = []
+        if occ.cancelled:
+            kinds.append("cancelled")
+        elif occ.declined:
+            kinds.append("declined")
+        else:
+            if occ.start != occ.original_start:
+                kinds.append("rescheduled")
+            if occ.planned - occ.actual >= shortened:
+                kinds.append("shortened")
+        for kind in kinds:
+            counts[kind] += 1
+            flags.append(OccurrenceFlag(kind, occ))
+
+    held = [o for o in occurrences if is_held(o, now)]
+    upcoming = [o for o in occurrences if o.start > now and is_booked(o)]
+    factor = cadence.missed_factor
+    horizon = now + timedelta(days=factor * current)
+    flags += _missed(held, upcoming, interval_at, factor, current, now, start, horizon)
+    flags += _reduced(series, start, end)
+    if not any(o.start <= horizon for o in upcoming):
+        flags.append(NoUpcoming(expected_interval_days=current, horizon=horizon))
+
+    names = meetings.names
+    name = directory.names.get(meetings.person) or (
+        max(set(names), key=names.count) if names else meetings.person)
+    return Relationship(
+        person=meetings.person,
+        name=name,
+        expected_interval_days=current,
+        last_held=held[-1].start if held else None,
+        next_scheduled=upcoming[0] if upcoming else None,
+        counts=counts,
+        flags=tuple(flags),
+        occurrences=tuple(occurrences),
+        series=tuple(series),
+    )
+
+
+def _missed(held: list[Occurrence], upcoming: list[Occurrence], interval_at, factor: float,
+            current: float, now: datetime, start: datetime,
+            horizon: datetime) -> list[MissedCadence]:
+    if not held:
+        if any(o.start <= horizon for o in upcoming):
+            return []
+        return [MissedCadence(None, None, None, current)]
+    flags = []
+    for before, after in pairwise(held):
+        expected = interval_at(before.start)
+        gap = (after.start - before.start) / timedelta(days=1)
+        if gap > factor * expected + _EPS and after.start >= start:
+            flags.append(MissedCadence(before.start, after.start, round(gap, 2), expected))
+    last = held[-1]
+    expected = interval_at(last.start)
+    gap = (now - last.start) / timedelta(days=1)
+    if gap > factor * expected + _EPS:
+        flags.append(MissedCadence(last.start, None, round(gap, 2), expected))
+    return flags
+
+
+def _reduced(series: list[Series], start: datetime, end: datetime) -> list[CadenceReduced]:
+    flags = []
+    for before, after in pairwise(series):
+        ended = before.last_start is not None and before.last_start <= after.first_start
+        if ended and after.interval_days > before.interval_days + _EPS \
+                and start <= after.first_start <= end:
+            flags.append(CadenceReduced(before.interval_days, after.interval_days,
+                                        after.first_start, after.source, after.uid))
+    return flags
