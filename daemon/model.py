@@ -101,13 +101,13 @@ class Event:
     def participants(self) -> tuple[Attendee, ...]:
         """Organizer and attendees, people only, one entry per email.
 
-        Rooms and resources are dropped. When an address appears twice (Google
-        lists the organizer among the attendees too) the entry with a known
-        participation status wins.
+        Rooms and resources are dropped. A participation status lives on the
+        attendee entry, so when the organizer is also listed as an attendee
+        (Google does this) the attendee entry wins; among repeated attendee
+        entries, one with a known status wins.
         """
         seen: dict[str, Attendee] = {}
-        candidates = ((self.organizer,) if self.organizer else ()) + self.attendees
-        for person in candidates:
+        for person in self.attendees:
             if person.is_resource or not person.email:
                 continue
             known = seen.get(person.email)
@@ -115,6 +115,9 @@ class Event:
                 known.partstat is PartStat.UNKNOWN and person.partstat is not PartStat.UNKNOWN
             ):
                 seen[person.email] = person
+        organizer = self.organizer
+        if organizer and organizer.email and not organizer.is_resource:
+            seen.setdefault(organizer.email, organizer)
         return tuple(seen.values())
 
 

@@ -117,11 +117,16 @@ def cadence_words(days: float) -> str:
     return f"every {days:g} days"
 
 
+def days_between(earlier: datetime, later: datetime) -> int:
+    """Calendar days from one moment to another, in the zone of ``later``."""
+    return (later.date() - earlier.astimezone(later.tzinfo).date()).days
+
+
 def _ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "never"
-    days = (now - moment) / timedelta(days=1)
-    return "today" if days < 1 else f"{int(days)}d ago"
+    days = days_between(moment, now)
+    return "today" if days == 0 else "yesterday" if days == 1 else f"{days}d ago"
 
 
 def _ahead(occ: Occurrence | None, now: datetime) -> str:
@@ -133,17 +138,18 @@ def _ahead(occ: Occurrence | None, now: datetime) -> str:
     return f"{when}, {local:%a %d %b %H:%M}"
 
 
-def flag_words(rel: Relationship) -> list[str]:
+def flag_words(rel: Relationship, rel_now: datetime) -> list[str]:
     words = []
     for flag in rel.flags:
         if isinstance(flag, MissedCadence):
             if flag.since is None:
                 words.append("no 1:1 held yet")
             elif flag.until is None:
-                words.append(f"no 1:1 for {flag.gap_days:.0f}d "
+                words.append(f"no 1:1 for {days_between(flag.since, rel_now)}d "
                              f"(cadence {flag.expected_interval_days:g}d)")
             else:
-                words.append(f"missed: {flag.gap_days:.0f}d gap before {flag.until:%d %b}")
+                words.append(f"missed: {days_between(flag.since, flag.until)}d gap "
+                             f"before {flag.until:%d %b}")
         elif isinstance(flag, CadenceReduced):
             words.append(f"cadence reduced {flag.from_days:g}d → {flag.to_days:g}d "
                          f"from {flag.effective:%d %b}")
@@ -167,7 +173,7 @@ def print_table(result: ScanResult, console: Console) -> None:
     table.add_column("Next")
     table.add_column("Flags")
     for rel in analysis.relationships:
-        words = flag_words(rel)
+        words = flag_words(rel, now)
         table.add_row(
             Text(rel.name),
             cadence_words(rel.expected_interval_days),

@@ -1,0 +1,27 @@
+"""An in-memory calendar source: the reference implementation of the contract.
+
+Core tests use it instead of a fake of the function next door; it honours the
+same contract as the real sources, failure included (``error``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from connectors.base import Interest, ReadResult
+from daemon.errors import SourceError
+from daemon.model import Event
+
+
+class MemoryCalendar:
+    def __init__(self, name: str, events: Iterable[Event] = (), *,
+                 error: str | None = None) -> None:
+        self.name = name
+        self.events = tuple(events)
+        self.error = error
+
+    def read(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult:
+        if self.error is not None:
+            raise SourceError(self.name, self.error)
+        return ReadResult(events=self.events, total=len(self.events))

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from daemon.config import Config, parse_config
+from daemon.model import Attendee, Event, PartStat, Recurrence, Status
+
+BERLIN = ZoneInfo("Europe/Berlin")
+OWNER = "me@example.com"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def config(people=(), **cadence) -> Config:
+    data = {
+        "owner": {"email": OWNER, "aliases": ["me@old.example.com"], "timezone": "Europe/Berlin"},
+        "people": [dict(p) for p in people],
+    }
+    if cadence:
+        data["cadence"] = cadence
+    return parse_config(data).config
+
+
+def at(text: str, tz: ZoneInfo = BERLIN) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=tz)
+
+
+def person(email: str, partstat: PartStat = PartStat.ACCEPTED, **kw) -> Attendee:
+    return Attendee(email=email, partstat=partstat, **kw)
+
+
+def one_on_one(uid: str, start: datetime, minutes: int = 30, *, other: str = "ada@example.com",
+               rrule: str | None = None, exdates=(), recurrence_id: datetime | None = None,
+               status: Status = Status.CONFIRMED, other_partstat=PartStat.ACCEPTED,
+               owner_partstat=PartStat.ACCEPTED, summary: str = "Ada / me",
+               source: str = "test", extra_attendees=()) -> Event:
+    return Event(
+        source=source,
+        uid=uid,
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        summary=summary,
+        status=status,
+        organizer=Attendee(OWNER, partstat=PartStat.ACCEPTED),
+        attendees=(person(OWNER, owner_partstat), person(other, other_partstat),
+                   *extra_attendees),
+        recurrence=Recurrence(rrules=(rrule,), exdates=tuple(exdates)) if rrule else None,
+        recurrence_id=recurrence_id,
+    )
+
+
+@pytest.fixture
+def shared_corpus() -> Path:
+    folder = SHARED / "ics-corpus" / "recurring-ical-events"
+    if not folder.is_dir():
+        pytest.skip("../shared/ics-corpus is not present")
+    return folder
