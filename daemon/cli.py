@@ -73,7 +73,11 @@ def handle_errors(func: F) -> F:
 
 
 def parse_now(value: str | None, tz: ZoneInfo) -> datetime:
-    """``--now``: ISO 8601; a value without offset is in the owner's zone."""
+    """``--now``: ISO 8601; a value without offset is in the owner's zone.
+
+    The moment is expressed in the owner's zone, so day arithmetic (the
+    window, "90 days ago") follows local wall time across DST changes.
+    """
     if value is None:
         return datetime.now(tz)
     try:
@@ -81,7 +85,7 @@ def parse_now(value: str | None, tz: ZoneInfo) -> datetime:
     except ValueError:
         raise ConfigError(f"--now {value!r} is not an ISO 8601 date-time",
                           hint="for example --now 2026-11-20T09:00+01:00") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+    return moment.astimezone(tz) if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
 def _load(ctx: click.Context) -> LoadedConfig:

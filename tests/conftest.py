@@ -13,6 +13,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 OWNER = "me@example.com"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
+pytest_plugins = ("feedserver",)  # the HTTP server fixture for feed tests
+
 
 def config(people=(), **cadence) -> Config:
     data = {

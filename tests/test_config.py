@@ -1,0 +1,112 @@
+"""The configuration: validated once, every problem with its key, unknown keys warned."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from daemon.config import load_config, parse_config
+from daemon.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_example_config_loads_and_documents_every_key():
+    loaded = load_config(ROOT / "config.example.toml")
+    assert loaded.warnings == ()
+    config = loaded.config
+    assert config.owner.email == "you@example.com"
+    assert config.people[0].cadence_days == 7
+    assert config.people[0].alias_emails == ("ada.l@old-domain.example",)
+    assert config.people[0].alias_names == ("Countess",)
+    # Every field of every section appears in the example, so it can't rot.
+    text = (ROOT / "config.example.toml").read_text()
+    data = tomllib.loads(text)
+    sections = {"owner": data["owner"], "sources": data["sources"][0],
+                "people": data["people"][0], "cadence": data["cadence"]}
+    for name, section in sections.items():
+        model = {"owner": type(config.owner), "sources": type(config.sources[0]),
+                 "people": type(config.people[0]), "cadence": type(config.cadence)}[name]
+        documented = set(section) | {k for k in model.model_fields if f"# {k} =" in text}
+        assert set(model.model_fields) <= documented, (name, set(model.model_fields) - documented)
+
+
+def test_defaults_when_only_the_owner_is_given():
+    config = parse_config({"owner": {"email": "Me@Example.com", "timezone": "UTC"}}).config
+    assert config.owner.email == "me@example.com"
+    assert (config.cadence.lookback_days, config.cadence.lookahead_days,
+            config.cadence.shortened_minutes, config.cadence.missed_factor) == (90, 14, 5, 1.5)
+    assert config.sources == () and config.people == ()
+
+
+def test_every_problem_is_reported_at_once_with_its_key():
+    with pytest.raises(ConfigError) as info:
+        parse_config({
+            "owner": {"email": "not-an-address", "timezone": "Mars/Olympus"},
+            "sources": [{"name": "work", "type": "ics", "url": "ftp://x"}],
+            "people": [{"email": "ada@example.com", "cadence_days": 0}],
+            "cadence": {"missed_factor": 0.5},
+        })
+    keys = [key for key, _ in info.value.problems]
+    assert keys == ["owner.email", "owner.timezone", "sources[0].url", "people[0].name",
+                    "people[0].cadence_days", "cadence.missed_factor"]
+    messages = dict(info.value.problems)
+    assert "IANA" in messages["owner.timezone"]
+    assert messages["people[0].name"] == "required key is missing"
+    assert info.value.exit_code == 2
+
+
+def test_missing_owner_email_is_named():
+    with pytest.raises(ConfigError) as info:
+        parse_config({"owner": {"name": "x"}})
+    assert info.value.problems == [("owner.email", "required key is missing")]
+
+
+def test_unknown_source_type_is_named():
+    with pytest.raises(ConfigError) as info:
+        parse_config({"owner": {"email": "a@b.c"},
+                      "sources": [{"name": "g", "type": "caldav", "url": "x"}]})
+    assert [k for k, _ in info.value.problems] == ["sources[0].type"]
+
+
+def test_unknown_keys_are_warned_with_their_path():
+    loaded = parse_config({"owner": {"email": "a@b.c", "emial": "typo"},
+                           "sources": [{"name": "w", "url": "x.ics", "refresh": 5}],
+                           "colour": "blue"})
+    assert loaded.warnings == ("unknown key 'colour' is ignored",
+                               "unknown key 'owner.emial' is ignored",
+                               "unknown key 'sources[0].refresh' is ignored")
+
+
+def test_duplicate_source_names_and_shared_addresses_are_refused():
+    with pytest.raises(ConfigError, match="problem"):
+        parse_config({"owner": {"email": "a@b.c"},
+                      "sources": [{"name": "w", "url": "x"}, {"name": "w", "url": "y"}]})
+    with pytest.raises(ConfigError) as info:
+        parse_config({"owner": {"email": "a@b.c"},
+                      "people": [{"name": "P", "email": "a@b.c"}]})
+    assert "owner's address" in info.value.problems[0][1]
+
+
+def test_relative_source_path_resolves_against_the_config_file(tmp_path):
+    (tmp_path / "cfg").mkdir()
+    path = tmp_path / "cfg" / "config.toml"
+    path.write_text('[owner]\nemail = "a@b.c"\n[[sources]]\nname = "f"\nurl = "cal/feed.ics"\n')
+    assert load_config(path).config.sources[0].url == str(tmp_path / "cfg" / "cal" / "feed.ics")
+
+
+def test_missing_file_says_how_to_start(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nope.toml")
+    assert "no configuration file" in info.value.message
+    assert "config.example.toml" in info.value.hint
+
+
+def test_invalid_toml_names_the_file(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[owner\nemail = 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in info.value.message and "not valid TOML" in info.value.message
