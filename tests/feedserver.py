@@ -20,6 +20,7 @@ class Reply:
     content_length: int | str | None = (
         "auto"  # "auto": len(body); None: no header (close-delimited)
     )
+    trickle: float = 0.0  # seconds to wait between 64-byte pieces of the body
     delay: float = 0.0  # seconds to wait before answering
     etag: str | None = None  # answer 304 when If-None-Match matches
 
@@ -69,7 +70,14 @@ class _Handler(BaseHTTPRequestHandler):
             elif reply.content_length is not None:
                 self.send_header("Content-Length", str(reply.content_length))
             self.end_headers()
-            self.wfile.write(reply.body)
+            if not reply.trickle:
+                self.wfile.write(reply.body)
+                return
+            for i in range(0, len(reply.body), 64):
+                if self.feed.stop.wait(reply.trickle):
+                    return
+                self.wfile.write(reply.body[i:i + 64])
+                self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
 

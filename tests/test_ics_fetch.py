@@ -426,3 +426,14 @@ def test_errors_and_debug_logs_never_contain_the_secret_part_of_the_url(
         assert SECRET not in str(err)
         assert SECRET not in (err.hint or "")
         assert SECRET not in repr(err.args)
+
+
+def test_trickling_server_hits_the_overall_deadline(server: FeedServer) -> None:
+    # Each 64-byte piece arrives well within the per-read timeout, but the whole body
+    # would take ~2.6 s, more than 4 x 0.3 s.
+    padded = CAL.replace(b"END:VCALENDAR", b"X-PAD:" + b"x" * 3000 + b"\r\nEND:VCALENDAR")
+    server.routes["/slow.ics"] = Reply(body=padded, trickle=0.05)
+    start = time.monotonic()
+    err = fetch_error(server.url("/slow.ics"), timeout=0.3)
+    assert "too slow" in err.reason
+    assert time.monotonic() - start < 2.5

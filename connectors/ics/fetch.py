@@ -21,6 +21,7 @@ import logging
 import re
 import socket
 import ssl
+import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -41,9 +42,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# A whole download (headers and body) may take this many times the per-step timeout.
+TOTAL_TIMEOUT_FACTOR = 4
 MAX_REDIRECTS = 5
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-_CHUNK = 64 * 1024
 
 # A DTSTAMP content line and its folded continuation lines, preceded by the newline
 # that ends the line before it. Starting the pattern with a literal lets `re` scan
@@ -272,6 +274,7 @@ def _fetch_http(
         if client is None:
             client = own_client = httpx.Client(timeout=httpx.Timeout(timeout))
         request = client.build_request("GET", url, headers=headers, timeout=httpx.Timeout(timeout))
+        deadline = time.monotonic() + TOTAL_TIMEOUT_FACTOR * timeout
         response = _send_following_redirects(client, request, source=source)
         try:
             stage = "body"
@@ -282,6 +285,7 @@ def _fetch_http(
                 previous=previous,
                 conditional=conditional,
                 max_bytes=max_bytes,
+                deadline=deadline,
             )
         finally:
             response.close()
@@ -355,6 +359,7 @@ def _read_response(
     previous: Validators | None,
     conditional: bool,
     max_bytes: int,
+    deadline: float,
 ) -> Fetched:
     status = response.status_code
     log.debug("%s: HTTP %d", fingerprint, status)
@@ -383,10 +388,17 @@ def _read_response(
 
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes(_CHUNK):
+    for chunk in response.iter_bytes():
         size += len(chunk)
         if size > max_bytes:
             raise _too_large(source, max_bytes)
+        if time.monotonic() > deadline:
+            raise SourceError(
+                source,
+                "the download was too slow (the whole feed must arrive within "
+                f"{TOTAL_TIMEOUT_FACTOR} x timeout_seconds)",
+                hint=f"the server trickles data; {_RETRY_HINT}",
+            )
         chunks.append(chunk)
     if declared is not None and response.num_bytes_downloaded < declared:
         raise _truncated(source)
