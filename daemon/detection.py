@@ -16,9 +16,10 @@ from daemon.config import Config
 from daemon.model import Event
 
 # "1:1", "1-1", "1on1", "1 on 1", "one-on-one", "one on one" (any case, plural allowed);
-# not inside times or dates such as "11:15" or "2021-1-15".
+# not inside times or dates such as "11:15", "1:1:30" or "2021-1-15"; a colon may follow
+# ("One on One: Ada").
 MARKER = re.compile(
-    r"(?<![\w:./\-])(?:1[:\-]1|1 ?on ?1|one[- ]on[- ]one)s?(?![\w:/\-])", re.IGNORECASE
+    r"(?<![\w:./\-])(?:1[:\-]1|1 ?on ?1|one[- ]on[- ]one)s?(?![\w/\-]|:\d)", re.IGNORECASE
 )
 
 

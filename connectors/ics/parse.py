@@ -42,6 +42,11 @@ _PROP = re.compile(
     re.MULTILINE | re.IGNORECASE,
 )
 _RESOURCE = re.compile(r';CUTYPE="?(?:ROOM|RESOURCE)"?(?=[;:]|$)', re.IGNORECASE)
+# A sub-component of a VEVENT (VALARM): its UID, SUMMARY and ATTENDEE are not the event's.
+_NESTED = re.compile(
+    r"^BEGIN:(?!VEVENT\b)([A-Z0-9-]+)[ \t]*\r?\n.*?^END:\1[ \t]*(?:\r?\n|\Z)",
+    re.MULTILINE | re.DOTALL | re.IGNORECASE,
+)
 _CAL_PROP = re.compile(r"^X-WR-TIMEZONE[;:].*?\r?$", re.MULTILINE | re.IGNORECASE)
 _UNESCAPE = re.compile(r"\\([\\;,nN])")
 
@@ -100,7 +105,7 @@ def sketch(block: str) -> Sketch:
     """What a VEVENT block says about its UID, title and participants, cheaply."""
     uid = summary = ""
     people: set[str] = set()
-    for name, params, value in _PROP.findall(_FOLD.sub("", block)):
+    for name, params, value in _PROP.findall(_NESTED.sub("", _FOLD.sub("", block))):
         name = name.upper()
         if name == "UID":
             uid = value.strip()
@@ -152,7 +157,7 @@ def _parse_blocks(split: Split, blocks: list[str], source: str,
     try:
         calendar = Calendar.from_ical(head + body + "END:VCALENDAR\r\n")
     except Exception:  # noqa: BLE001 - one broken block; fall back to one at a time
-        return _parse_one_by_one(head, isolate_custom_zones(split.timezones, "")[0],
+        return _parse_one_by_one(head, split.timezones,
                                  blocks, source, warnings)
     return _vevents(calendar, split)
 
@@ -216,12 +221,25 @@ def _person(prop: Any) -> Attendee | None:
     )
 
 
+def _dt(prop: Any) -> Any:
+    """A property's ``dt`` value, or None when it has none or could not be parsed.
+
+    icalendar 7 keeps an unparsable value (``DTSTART:garbage``) as a broken
+    property whose ``.dt`` raises :class:`~icalendar.error.BrokenCalendarProperty`,
+    a ValueError.
+    """
+    try:
+        return getattr(prop, "dt", None)
+    except ValueError:
+        return None
+
+
 def _moment(component: IcsEvent, name: str, tz: ZoneInfo, uid: str, source: str,
             warnings: list[str]) -> date | datetime | None:
     prop = component.get(name)
     if prop is None:
         return None
-    value = getattr(prop, "dt", None)
+    value = _dt(prop)
     if not isinstance(value, date):
         raise MalformedEventError(source, uid, f"{name} is not a date or time")
     if isinstance(value, datetime) and value.tzinfo is None and "TZID" in prop.params:
@@ -249,7 +267,7 @@ def normalize(component: IcsEvent, *, source: str, tz: ZoneInfo,
     if raw_end is not None:
         end = _aware(raw_end, start.tzinfo or tz)
     elif "DURATION" in component:
-        duration = getattr(component["DURATION"], "dt", None)
+        duration = _dt(component["DURATION"])
         if not isinstance(duration, timedelta):
             raise MalformedEventError(source, uid, "DURATION is not a duration")
         end = start + duration
@@ -279,7 +297,7 @@ def normalize(component: IcsEvent, *, source: str, tz: ZoneInfo,
 
     recurrence_id = None
     if "RECURRENCE-ID" in component:
-        rid = getattr(component["RECURRENCE-ID"], "dt", None)
+        rid = _dt(component["RECURRENCE-ID"])
         if not isinstance(rid, date):
             raise MalformedEventError(source, uid, "RECURRENCE-ID is not a date or time")
         recurrence_id = _aware(rid, start.tzinfo or tz)
@@ -293,7 +311,7 @@ def normalize(component: IcsEvent, *, source: str, tz: ZoneInfo,
         sequence = int(component.get("SEQUENCE", 0))
     except (TypeError, ValueError):
         sequence = 0
-    modified = getattr(component.get("LAST-MODIFIED"), "dt", None)
+    modified = _dt(component.get("LAST-MODIFIED"))
     return Event(
         source=source,
         uid=uid,

@@ -1,12 +1,15 @@
 """Keep custom VTIMEZONE definitions of different feeds apart.
 
-icalendar caches a custom VTIMEZONE (one whose TZID is neither an IANA nor a
-Windows zone name) process-wide by TZID, and the first definition wins. In a
-long-running daemon two feeds that define the same TZID differently would bleed
-into each other. Before parsing, every custom TZID is renamed to one that
-carries a hash of its definition, so equal definitions share a name and
-different ones never do. Known zone names are left alone: icalendar resolves
-them through zoneinfo, whatever the feed's definition says.
+icalendar caches a VTIMEZONE whose TZID is not an exact IANA name (a custom
+zone, but also a Windows name or a vendor-prefixed one such as
+"/mozilla.org/.../Europe/Berlin") process-wide by TZID, and the first definition
+wins. In a long-running daemon two feeds that define the same TZID differently
+would bleed into each other. Before parsing, every custom TZID is renamed to one
+that carries a hash of its definition, so equal definitions share a name and
+different ones never do. Known zones are resolved through zoneinfo, whatever the
+feed's definition says: IANA names are left alone (icalendar ignores their
+VTIMEZONE), Windows and vendor-prefixed names are pointed at their IANA name and
+their VTIMEZONE is dropped.
 """
 
 from __future__ import annotations
@@ -18,15 +21,21 @@ from zoneinfo import ZoneInfo
 
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-_TZID_LINE = re.compile(r"^TZID[;:](.*?)\r?$", re.MULTILINE)
+_TZID_LINE = re.compile(r'^TZID((?:;(?:"[^"]*"|[^":\r\n])*)?):(.*?)\r?$', re.MULTILINE)
+_FOLD = re.compile(r"\r?\n[ \t]")
+_TEXT_ESCAPE = re.compile(r"\\([\\;,nN])")
 
 
 @lru_cache(maxsize=512)
-def is_known_zone(tzid: str) -> bool:
-    """True when icalendar resolves ``tzid`` without the feed's VTIMEZONE."""
+def known_zone(tzid: str) -> str | None:
+    """The IANA name icalendar resolves ``tzid`` to without the feed's VTIMEZONE, or None.
+
+    IANA names, Windows names ("W. Europe Standard Time") and vendor-prefixed
+    names ("/mozilla.org/20050126_1/Europe/Berlin") are known.
+    """
     clean = tzid.strip().strip("/")
     if clean in WINDOWS_TO_OLSON:
-        return True
+        return WINDOWS_TO_OLSON[clean]
     parts = clean.split("/")
     for i in range(len(parts)):
         candidate = "/".join(parts[i:])
@@ -36,32 +45,52 @@ def is_known_zone(tzid: str) -> bool:
             ZoneInfo(candidate)
         except (ValueError, OSError, KeyError):
             continue
-        return True
-    return False
+        return candidate
+    return None
+
+
+def is_known_zone(tzid: str) -> bool:
+    """True when icalendar resolves ``tzid`` without the feed's VTIMEZONE."""
+    return known_zone(tzid) is not None
 
 
 def _param(value: str) -> str:
     return f'"{value}"' if any(c in value for c in ':;,') else value
 
 
+def _text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+
+
 def isolate_custom_zones(timezones: list[str], events: str) -> tuple[list[str], str]:
-    """Rename custom TZIDs in VTIMEZONE blocks and in the events that use them."""
+    """Rename custom TZIDs in VTIMEZONE blocks and in the events that use them.
+
+    A known zone with a name icalendar would cache (a Windows or vendor-prefixed
+    name) is pointed at its IANA name and its VTIMEZONE dropped, so zoneinfo
+    resolves it, whatever the feed's definition says. Lines are unfolded first:
+    long TZIDs are often folded.
+    """
+    events = _FOLD.sub("", events)
     renamed: dict[str, str] = {}
     out: list[str] = []
     for block in timezones:
+        block = _FOLD.sub("", block)
         match = _TZID_LINE.search(block)
         if not match:
             out.append(block)
             continue
-        tzid = match.group(1).split(":", 1)[-1].strip()
-        if is_known_zone(tzid):
+        tzid = _TEXT_ESCAPE.sub(lambda m: m.group(1), match.group(2)).strip()
+        iana = known_zone(tzid)
+        if iana == tzid:  # icalendar resolves an IANA name through zoneinfo, never the block
             out.append(block)
+            continue
+        if iana is not None:
+            renamed[tzid] = iana
             continue
         digest = hashlib.sha256(block.encode()).hexdigest()[:12]
         new = f"{tzid} ~{digest}"
         renamed[tzid] = new
-        out.append(block[: match.start(1)] + ":".join(
-            [*match.group(1).split(":")[:-1], new]) + block[match.end(1):])
+        out.append(block[: match.start(2)] + _text(new) + block[match.end(2):])
     for old, new in renamed.items():
         pattern = re.compile(r';TZID=(?:"' + re.escape(old) + r'"|' + re.escape(old) + r")(?=[:;])")
         events = pattern.sub(lambda _m, new=new: ";TZID=" + _param(new), events)
