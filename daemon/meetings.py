@@ -136,6 +136,17 @@ def collect(
             person = directory.counterpart(master)
             if person is None or master.status is Status.CANCELLED:
                 continue
+            if master.recurrence is not None and not master.recurrence.rrules:
+                # Only RDATEs: a list of dates without a cadence, so one-off meetings.
+                try:
+                    dates = _occurrences(master, overrides, person, directory, range_start,
+                                         range_end, recurring=False)
+                except RuleError as exc:
+                    warnings.append(f"source {master.source!r}: event {uid} skipped: {exc}")
+                    continue
+                meetings_of(person).singles.extend(dates)
+                meetings_of(person).names.extend(_names(master, person, directory))
+                continue
             try:
                 series = _expand(master, overrides, person, directory, range_start, range_end)
             except NotACadence as exc:
@@ -160,45 +171,52 @@ def collect(
     return people
 
 
-def _expand(master: Event, overrides: list[Event], person: str, directory: Directory,
-            range_start: datetime, range_end: datetime) -> Series:
-    interval = series_interval(master)
+def _occurrences(master: Event, overrides: list[Event], person: str, directory: Directory,
+                 range_start: datetime, range_end: datetime,
+                 recurring: bool) -> list[Occurrence]:
+    """The master's planned slots with what happened to each (overrides, EXDATEs)."""
     assert master.recurrence is not None
     planned = planned_starts(master, range_start, range_end)
     by_id = {o.recurrence_id: o for o in overrides}
     excluded = set(master.recurrence.exdates)
     master_declined = _declined_by(master, person, directory)
+
+    def from_override(slot: datetime, override: Event) -> Occurrence:
+        return Occurrence(
+            source=override.source, uid=master.uid, summary=override.summary,
+            original_start=slot, planned=master.duration,
+            start=override.start, end=override.end, recurring=recurring,
+            cancelled=override.status is Status.CANCELLED,
+            declined_by=_declined_by(override, person, directory),
+        )
+
     occurrences: list[Occurrence] = []
     for slot in planned:
         override = by_id.pop(slot, None)
         if override is not None:  # an override wins over an EXDATE for the same slot
-            occurrences.append(Occurrence(
-                source=override.source, uid=master.uid, summary=override.summary,
-                original_start=slot, planned=master.duration,
-                start=override.start, end=override.end, recurring=True,
-                cancelled=override.status is Status.CANCELLED,
-                declined_by=_declined_by(override, person, directory),
-            ))
+            occurrences.append(from_override(slot, override))
             continue
         occurrences.append(Occurrence(
             source=master.source, uid=master.uid, summary=master.summary,
             original_start=slot, planned=master.duration,
-            start=slot, end=slot + master.duration, recurring=True,
+            start=slot, end=slot + master.duration, recurring=recurring,
             cancelled=slot in excluded, declined_by=master_declined,
         ))
-    # Overrides whose RECURRENCE-ID matches no generated slot (a rule edited later,
-    # or an RDATE-less moved instance) still describe a real meeting of the series.
+    # Overrides whose RECURRENCE-ID matches no generated slot (a rule edited later)
+    # still describe a real meeting of the series.
     for rid, override in by_id.items():
         assert rid is not None
         if range_start <= rid < range_end:
-            occurrences.append(Occurrence(
-                source=override.source, uid=master.uid, summary=override.summary,
-                original_start=rid, planned=master.duration,
-                start=override.start, end=override.end, recurring=True,
-                cancelled=override.status is Status.CANCELLED,
-                declined_by=_declined_by(override, person, directory),
-            ))
+            occurrences.append(from_override(rid, override))
     occurrences.sort(key=lambda o: o.original_start)
+    return occurrences
+
+
+def _expand(master: Event, overrides: list[Event], person: str, directory: Directory,
+            range_start: datetime, range_end: datetime) -> Series:
+    interval = series_interval(master)
+    occurrences = _occurrences(master, overrides, person, directory, range_start, range_end,
+                               recurring=True)
     horizon = max(range_end, master.start + timedelta(days=366 * 30))
     return Series(
         source=master.source,

@@ -383,3 +383,15 @@ def test_findings_do_not_depend_on_event_order(seed):
 def test_occurrence_times_keep_berlin_zone():
     rel = only(analyze([series()], config([ADA]), NOW))
     assert rel.next_scheduled.start.tzinfo == BERLIN
+
+
+def test_rdate_only_series_counts_as_one_off_meetings():
+    weekly = series(exdates=[at("2026-11-09T10:00")])
+    listed = Event(source="t", uid="rdates", start=at("2026-11-11T15:00"),
+                   end=at("2026-11-11T15:30"), organizer=Attendee(OWNER),
+                   attendees=(person("ada@example.com"),),
+                   recurrence=Recurrence(rdates=(at("2026-11-12T15:00"),)))
+    rel = only(analyze([weekly, listed], config([ADA]), NOW))
+    assert "missed_cadence" not in kinds(rel)  # the RDATE meetings closed the gap
+    assert rel.counts["held"] == 14
+    assert len(rel.series) == 1
