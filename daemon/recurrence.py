@@ -7,15 +7,19 @@ applied (the caller marks those slots cancelled) and overrides are matched by
 the caller.
 
 Hostile or broken rules are refused before expansion: dateutil loops forever on
-``INTERVAL=0`` and accepts ``BYMONTH=13`` silently. A cap on occurrences and on
-time per series bounds the rest.
+``INTERVAL=0`` and accepts ``BYMONTH=13`` silently. Expansion is bounded by the
+rule's shape, checked before any work: at most one occurrence a day (a rule that
+repeats within a day is not a 1:1 cadence), at most ``MAX_STEPS`` rule steps from
+DTSTART to the end of the range (dateutil walks from DTSTART), at most
+``MAX_OCCURRENCES`` in the range; a series whose expansion still takes longer
+than ``MAX_SECONDS`` is dropped.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import recurring_ical_events
 from icalendar import Calendar, vRecur
@@ -24,6 +28,7 @@ from icalendar import Event as IcsEvent
 from daemon.model import Event
 
 MAX_OCCURRENCES = 5000
+MAX_STEPS = 40_000
 MAX_SECONDS = 2.0
 
 _SUB_DAILY = {"HOURLY", "MINUTELY", "SECONDLY"}
@@ -56,6 +61,7 @@ class Rule:
     byday: int  # number of BYDAY entries (0 when absent)
     bymonthday: int
     finite: bool  # UNTIL or COUNT present
+    per_day: int  # occurrences a day that BYHOUR x BYMINUTE x BYSECOND allow
 
 
 def parse_rule(text: str) -> Rule:
@@ -100,12 +106,18 @@ def parse_rule(text: str) -> Rule:
             raise RuleError(f"RRULE BYDAY value {day!r} is not a weekday")
     if freq in _SUB_DAILY:
         raise NotACadence(f"repeats {freq.lower()}, more often than daily")
+    per_day = 1
+    for key in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        per_day *= len({v for v in parts.get(key, "").split(",") if v}) or 1
+    if per_day > 1:
+        raise NotACadence(f"repeats {per_day} times a day")
     return Rule(
         freq=freq,
         interval=interval,
         byday=len(days),
         bymonthday=len([d for d in parts.get("BYMONTHDAY", "").split(",") if d]),
         finite="UNTIL" in parts or "COUNT" in parts,
+        per_day=per_day,
     )
 
 
@@ -144,10 +156,15 @@ def planned_starts(
     """
     assert master.recurrence is not None
     rec = master.recurrence
-    for text in rec.rrules:
-        parse_rule(text)
-    if not rec.rrules and not rec.rdates:
+    rules = [parse_rule(text) for text in rec.rrules]
+    if not rules and not rec.rdates:
         raise RuleError("recurring event has no RRULE")
+    if rules:
+        shortest = min(interval_days(rule) for rule in rules)
+        steps = (range_end - master.start) / timedelta(days=1) / shortest
+        if steps > MAX_STEPS:
+            raise RuleError(f"starts too long before the dates looked at ({steps:,.0f} "
+                            f"repetitions; at most {MAX_STEPS:,})")
     component = IcsEvent()
     component.add("UID", master.uid)
     component.add("DTSTART", master.start)
@@ -158,22 +175,21 @@ def planned_starts(
         component.add("RDATE", rdate)
     calendar = Calendar()
     calendar.add_component(component)
-    deadline = time.monotonic() + max_seconds
-    starts: list[datetime] = []
+    began = time.monotonic()
     try:
-        for occurrence in recurring_ical_events.of(calendar).after(range_start):
-            start = occurrence["DTSTART"].dt
-            if start >= range_end:
-                break
-            starts.append(start)
-            if len(starts) > max_occurrences:
-                raise RuleError(f"more than {max_occurrences} occurrences in the range")
-            if time.monotonic() > deadline:
-                raise RuleError(f"expansion took longer than {max_seconds:g}s")
-    except RuleError:
-        raise
+        # The series' own occurrences: only their starts are needed, so the
+        # icalendar component that between() would build for each is skipped.
+        found = [occurrence.start
+                 for series in recurring_ical_events.of(calendar).series
+                 for occurrence in series.between(range_start, range_end)]
     except Exception as exc:  # noqa: BLE001 - dateutil/icalendar raise many kinds on bad rules
         raise RuleError(f"cannot expand the rule: {exc}") from None
+    if time.monotonic() - began > max_seconds:
+        raise RuleError(f"expansion took longer than {max_seconds:g}s")
+    # between() also returns occurrences that started before the range and overlap it.
+    starts = sorted(s for s in found if range_start <= s < range_end)
+    if len(starts) > max_occurrences:
+        raise RuleError(f"more than {max_occurrences} occurrences in the range")
     return starts
 
 
