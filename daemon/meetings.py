@@ -19,7 +19,7 @@ from daemon.model import Event, Occurrence, PartStat, Series, Status
 from daemon.recurrence import (
     NotACadence,
     RuleError,
-    last_planned_start,
+    parse_rule,
     planned_starts,
     series_interval,
 )
@@ -139,8 +139,9 @@ def collect(
             if master.recurrence is not None and not master.recurrence.rrules:
                 # Only RDATEs: a list of dates without a cadence, so one-off meetings.
                 try:
-                    dates = _occurrences(master, overrides, person, directory, range_start,
-                                         range_end, recurring=False)
+                    planned = planned_starts(master, range_start, range_end)
+                    dates = _occurrences(master, overrides, person, directory, planned,
+                                         range_start, range_end, recurring=False)
                 except RuleError as exc:
                     warnings.append(f"source {master.source!r}: event {uid} skipped: {exc}")
                     continue
@@ -172,11 +173,10 @@ def collect(
 
 
 def _occurrences(master: Event, overrides: list[Event], person: str, directory: Directory,
-                 range_start: datetime, range_end: datetime,
+                 planned: list[datetime], range_start: datetime, range_end: datetime,
                  recurring: bool) -> list[Occurrence]:
-    """The master's planned slots with what happened to each (overrides, EXDATEs)."""
+    """The planned slots of a master with what happened to each (overrides, EXDATEs)."""
     assert master.recurrence is not None
-    planned = planned_starts(master, range_start, range_end)
     by_id = {o.recurrence_id: o for o in overrides}
     excluded = set(master.recurrence.exdates)
     master_declined = _declined_by(master, person, directory)
@@ -215,22 +215,29 @@ def _occurrences(master: Event, overrides: list[Event], person: str, directory: 
 def _expand(master: Event, overrides: list[Event], person: str, directory: Directory,
             range_start: datetime, range_end: datetime) -> Series:
     interval = series_interval(master)
-    occurrences = _occurrences(master, overrides, person, directory, range_start, range_end,
-                               recurring=True)
-    horizon = max(range_end, master.start + timedelta(days=366 * 30))
+    assert master.recurrence is not None
+    last_start: datetime | None = None
+    planned: list[datetime] | None = None
+    if all(parse_rule(r).finite for r in master.recurrence.rrules):
+        # One walk to the rule's end gives both the slots in range and the last start.
+        horizon = max(range_end, master.start + timedelta(days=366 * 30))
+        try:
+            every = planned_starts(master, master.start, horizon)
+        except RuleError:  # a COUNT or UNTIL too far out to walk: treated as endless
+            every = None
+        if every is not None:
+            last_start = every[-1] if every else master.start
+            planned = [s for s in every if range_start <= s < range_end]
+    if planned is None:
+        planned = planned_starts(master, range_start, range_end)
+    occurrences = _occurrences(master, overrides, person, directory, planned, range_start,
+                               range_end, recurring=True)
     return Series(
         source=master.source,
         uid=master.uid,
         summary=master.summary,
         first_start=master.start,
-        last_start=_last_start(master, horizon),
+        last_start=last_start,
         interval_days=interval,
         occurrences=tuple(occurrences),
     )
-
-
-def _last_start(master: Event, horizon: datetime) -> datetime | None:
-    try:
-        return last_planned_start(master, horizon)
-    except RuleError:  # a COUNT or UNTIL too far out to walk: treat as endless
-        return None

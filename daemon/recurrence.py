@@ -191,14 +191,3 @@ def planned_starts(
     if len(starts) > max_occurrences:
         raise RuleError(f"more than {max_occurrences} occurrences in the range")
     return starts
-
-
-def last_planned_start(master: Event, horizon: datetime) -> datetime | None:
-    """The last start a finite rule plans (searched up to ``horizon``); None when endless."""
-    assert master.recurrence is not None
-    if not master.recurrence.rrules or not all(
-        parse_rule(r).finite for r in master.recurrence.rrules
-    ):
-        return None
-    starts = planned_starts(master, master.start, horizon)
-    return starts[-1] if starts else master.start
