@@ -15,7 +15,16 @@ Contract of :meth:`CalendarSource.read`:
 - skips a malformed event and reports it in ``warnings`` (naming source and UID);
   the rest of the source is still read;
 - may reuse the previous result when the source has not changed
-  (``changed=False``) and the interest and time zone are the same.
+  (``changed=False``) and the interest and time zone are the same;
+- reports in ``uids`` the UID of every event the source holds, parsed or not,
+  so that an event that left the source can be told from one that was skipped;
+- treats a source that comes back with no event that could be a 1:1, after
+  having had some, as failed (an emptied export is far likelier than a manager
+  who deleted every 1:1 at once), and keeps its last good copy.
+
+Contract of :meth:`CalendarSource.last_good`: the events of the last good read
+(kept across restarts where the source has a cache directory), or ``None`` when
+there never was one. The sync uses it while the source is failing.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ class ReadResult:
     total: int  # events the source holds, parsed or not
     warnings: tuple[str, ...] = ()
     changed: bool = True
+    uids: frozenset[str] = frozenset()  # every event's UID, parsed or not
 
 
 class CalendarSource(Protocol):
@@ -47,4 +57,8 @@ class CalendarSource(Protocol):
 
     def read(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult:
         """Read the source. ``tz`` resolves floating times. Raises SourceError."""
+        ...
+
+    def last_good(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult | None:
+        """The last good read, or None. Does no network I/O."""
         ...

@@ -20,8 +20,16 @@ class MemoryCalendar:
         self.name = name
         self.events = tuple(events)
         self.error = error
+        self._good: ReadResult | None = None
 
     def read(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult:
         if self.error is not None:
             raise SourceError(self.name, self.error)
-        return ReadResult(events=self.events, total=len(self.events))
+        if not self.events and self._good is not None and self._good.events:
+            raise SourceError(self.name, "the calendar came back empty after having had 1:1s")
+        self._good = ReadResult(events=self.events, total=len(self.events),
+                                uids=frozenset(e.uid for e in self.events))
+        return self._good
+
+    def last_good(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult | None:
+        return self._good

@@ -123,6 +123,7 @@ class Parsed:
     events: tuple[Event, ...]
     total: int
     warnings: tuple[str, ...]
+    uids: frozenset[str] = frozenset()  # every VEVENT's UID, parsed or not
 
 
 def parse_calendar(
@@ -133,8 +134,8 @@ def parse_calendar(
     text = text.lstrip("\ufeff")
     split = split_calendar(text)
     blocks = split.events
+    sketches = [sketch(b) for b in blocks]
     if interest is not None:
-        sketches = [sketch(b) for b in blocks]
         wanted = {s.uid for s in sketches if interest.could_be_one_on_one(s)}
         blocks = [b for b, s in zip(blocks, sketches, strict=True) if s.uid in wanted]
     warnings: list[str] = []
@@ -145,7 +146,8 @@ def parse_calendar(
             events.append(normalize(component, source=source, tz=tz, warnings=warnings))
         except MalformedEventError as exc:
             warnings.append(str(exc))
-    return Parsed(tuple(events), len(split.events), tuple(warnings))
+    uids = frozenset(s.uid for s in sketches if s.uid) | {e.uid for e in events}
+    return Parsed(tuple(events), len(split.events), tuple(warnings), uids)
 
 
 def _parse_blocks(split: Split, blocks: list[str], source: str,

@@ -2,52 +2,124 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from connectors.base import Interest, ReadResult
-from connectors.ics.fetch import Validators, fetch_feed, url_fingerprint
+from connectors.ics.fetch import Validators, content_hash, fetch_feed, url_fingerprint
 from connectors.ics.parse import parse_calendar
 from daemon.config import IcsSource
+from daemon.errors import SourceError
+from daemon.store import atomic_write
 
 log = logging.getLogger(__name__)
 
 
 class IcsCalendar:
-    """Reads one ICS feed. Keeps the last parse in memory, so an unchanged feed
-    (HTTP 304, or the same content but for DTSTAMP lines) is not parsed again."""
+    """Reads one ICS feed.
+
+    Keeps the last good parse in memory, so an unchanged feed (HTTP 304, or the
+    same content but for DTSTAMP lines) is not parsed again. With ``cache_dir``
+    the last good body is also kept on disk (0600), so that after a restart an
+    unchanged feed is not downloaded again and a failing feed still has its last
+    good events.
+    """
 
     def __init__(self, config: IcsSource, *, client: httpx.Client | None = None,
-                 validators: Validators | None = None) -> None:
+                 validators: Validators | None = None, cache_dir: Path | None = None) -> None:
         self.name = config.name
         self.config = config
         self.client = client
         self.validators = validators
-        self._cached: tuple[object, ReadResult] | None = None
+        self.cache_file = (cache_dir / f"{_safe(config.name)}.ics") if cache_dir else None
+        self._body: bytes | None = None
+        self._parsed: tuple[object, ReadResult] | None = None
         self.parses = 0  # how many times the feed was parsed: for tests and benchmarks
 
+    # --- the last good body -----------------------------------------------------
+
+    def _good_body(self) -> bytes | None:
+        if self._body is None and self.cache_file is not None:
+            try:
+                self._body = self.cache_file.read_bytes()
+            except FileNotFoundError:
+                return None
+            except OSError as exc:
+                log.warning("source %r: cannot read its cached copy: %s", self.name, exc.strerror)
+                return None
+            if self.validators and self.validators.content_hash != content_hash(self._body):
+                self.validators = None  # they describe another body: download in full
+        return self._body
+
+    def _parse(self, body: bytes, tz: ZoneInfo, interest: Interest | None,
+               changed: bool) -> ReadResult:
+        parsed = parse_calendar(body, source=self.name, tz=tz, interest=interest)
+        self.parses += 1
+        return ReadResult(parsed.events, parsed.total, parsed.warnings, changed=changed,
+                          uids=parsed.uids)
+
+    def last_good(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult | None:
+        key = (tz.key, interest)
+        if self._parsed is not None and self._parsed[0] == key:
+            return self._parsed[1]
+        body = self._good_body()
+        if body is None:
+            return None
+        result = self._parse(body, tz, interest, changed=False)
+        self._parsed = (key, result)
+        return result
+
+    # --- reading --------------------------------------------------------------------
+
     def read(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult:
-        cache_key = (tz.key, interest)
-        usable = self._cached is not None and self._cached[0] == cache_key
+        key = (tz.key, interest)
+        body = self._good_body()
         fetched = fetch_feed(
             self.config.url,
             source=self.name,
-            previous=self.validators if usable else None,
+            previous=self.validators if body is not None else None,
             timeout=self.config.timeout_seconds,
             max_bytes=self.config.max_bytes,
             user_agent=self.config.user_agent,
             client=self.client,
         )
-        self.validators = fetched.validators
-        if fetched.not_modified and usable and self._cached is not None:
+        if fetched.not_modified and body is not None:
             log.debug("source %r unchanged (%s)", self.name, url_fingerprint(self.config.url))
-            previous = self._cached[1]
-            return ReadResult(previous.events, previous.total, previous.warnings, changed=False)
+            self.validators = fetched.validators
+            if self._parsed is not None and self._parsed[0] == key:
+                previous = self._parsed[1]
+                return ReadResult(previous.events, previous.total, previous.warnings,
+                                  changed=False, uids=previous.uids)
+            result = self._parse(body, tz, interest, changed=False)
+            self._parsed = (key, result)
+            return result
         assert fetched.content is not None
-        parsed = parse_calendar(fetched.content, source=self.name, tz=tz, interest=interest)
-        self.parses += 1
-        result = ReadResult(parsed.events, parsed.total, parsed.warnings, changed=True)
-        self._cached = (cache_key, result)
+        result = self._parse(fetched.content, tz, interest, changed=True)
+        before = self.last_good(tz=tz, interest=interest)
+        if not result.events and before is not None and before.events:
+            raise SourceError(
+                self.name,
+                f"the feed came back without any possible 1:1 (it had {len(before.events)}); "
+                "kept the last good copy",
+                hint="if the export was emptied by mistake, it recovers by itself; if you "
+                "really removed every 1:1, check the url of the source",
+            )
+        self.validators = fetched.validators
+        self._body = fetched.content
+        self._parsed = (key, result)
+        if self.cache_file is not None:
+            try:
+                atomic_write(self.cache_file, fetched.content)
+            except OSError as exc:
+                log.warning("source %r: cannot keep a cached copy: %s", self.name, exc.strerror)
         return result
+
+
+def _safe(name: str) -> str:
+    """A file name for a source: readable, and unique through a short hash."""
+    readable = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40]
+    return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
