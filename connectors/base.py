@@ -30,6 +30,7 @@ there never was one. The sync uses it while the source is failing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -50,6 +51,7 @@ class ReadResult:
     warnings: tuple[str, ...] = ()
     changed: bool = True
     uids: frozenset[str] = frozenset()  # every event's UID, parsed or not
+    refresh: timedelta | None = None  # the source asks not to be read more often
 
 
 class CalendarSource(Protocol):
@@ -61,4 +63,9 @@ class CalendarSource(Protocol):
 
     def last_good(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult | None:
         """The last good read, or None. Does no network I/O."""
+        ...
+
+    def checkpoint(self) -> dict[str, str | None]:
+        """What to keep between runs (validators, sync tokens), JSON-ready; handed
+        back to the source's constructor after a restart."""
         ...

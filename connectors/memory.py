@@ -33,3 +33,6 @@ class MemoryCalendar:
 
     def last_good(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult | None:
         return self._good
+
+    def checkpoint(self) -> dict[str, str | None]:
+        return {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -25,22 +26,19 @@ from connectors.registry import build_sources
 from daemon import paths
 from daemon.config import LoadedConfig, load_config
 from daemon.errors import CadencedError, ConfigError
-from daemon.output import print_table, to_json
+from daemon.logs import setup_logging
+from daemon.output import print_status, print_table, to_json
+from daemon.scan import ScanResult
 from daemon.scan import scan as run_scan
+from daemon.service import service
+from daemon.store import Store
+from daemon.sync import Syncer
 
 EXIT_SOURCES_FAILED = 3
 DEMO_NOW = "2026-11-20T09:00:00+01:00"
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("cadenced")
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def report(error: CadencedError) -> None:
@@ -96,16 +94,20 @@ def _load(ctx: click.Context) -> LoadedConfig:
     return loaded
 
 
-def _scan_and_print(loaded: LoadedConfig, now_text: str | None, as_json: bool) -> None:
-    config = loaded.config
-    now = parse_now(now_text, config.owner.tz)
-    result = run_scan(config, build_sources(config), now)
+def _print_result(result: ScanResult, as_json: bool,
+                  first_seen: dict[str, str] | None = None) -> None:
     if as_json:
-        click.echo(json.dumps(to_json(result), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(to_json(result, first_seen), indent=2, ensure_ascii=False))
     else:
         print_table(result, Console())
     if not result.all_sources_ok:
         sys.exit(EXIT_SOURCES_FAILED)
+
+
+def _scan_and_print(loaded: LoadedConfig, now_text: str | None, as_json: bool) -> None:
+    config = loaded.config
+    now = parse_now(now_text, config.owner.tz)
+    _print_result(run_scan(config, build_sources(config), now), as_json)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,7 +118,7 @@ def _scan_and_print(loaded: LoadedConfig, now_text: str | None, as_json: bool) -
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Keep your one-on-ones healthy."""
-    _setup_logging(verbose)
+    setup_logging(verbose=verbose)
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
 
@@ -151,3 +153,83 @@ def demo(now_text: str, as_json: bool) -> None:
     with resources.as_file(resources.files("daemon") / "demo") as folder:
         loaded = load_config(folder / "config.toml")
         _scan_and_print(loaded, now_text, as_json)
+
+
+@main.command()
+@_now_option
+@_json_option
+@click.pass_context
+@handle_errors
+def sync(ctx: click.Context, now_text: str | None, as_json: bool) -> None:
+    """Run one sync cycle against the state, then exit (what the service runs).
+
+    Keeps what history shows (moved one-offs, cadence edits, vanished 1:1s), the
+    last good copy of each source, and when each finding was first seen.
+    Exit status as for `scan`.
+    """
+    loaded = _load(ctx)
+    config = loaded.config
+    now = parse_now(now_text, config.owner.tz)
+    with Store.open(paths.state_dir()) as store:
+        result = Syncer(config, store).sync(now)
+    _print_result(result.scan, as_json, result.first_seen)
+
+
+@main.command()
+@_json_option
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context, as_json: bool) -> None:
+    """People at a glance, sources with their last success and errors, next jobs."""
+    state_dir = paths.state_dir()
+    if not (state_dir / "state.json").exists():
+        raise CadencedError(f"no state yet in {state_dir}",
+                            hint="run `cadenced sync` once, or start the service")
+    with Store.open(state_dir, lock=False) as store:
+        document = {
+            "people": sorted(store.documents("people"), key=lambda d: d["name"].lower()),
+            "sources": [vars(s) for s in store.sources()],
+            "findings": len(store.documents("findings")),
+        }
+    runtime = _runtime(paths.runtime_dir())
+    document["service"] = runtime
+    if as_json:
+        for person in document["people"]:
+            person.pop("key", None)
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        try:
+            tz = _load(ctx).config.owner.tz
+        except ConfigError:
+            tz = None  # the state is readable without a config: show local times
+        print_status(document, Console(), tz)
+
+
+def _runtime(directory: Path) -> dict[str, Any] | None:
+    from daemon.runner import RUNTIME_FILE
+
+    try:
+        data = json.loads((directory / RUNTIME_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(int(data["pid"]), 0)
+    except (ProcessLookupError, KeyError, ValueError, TypeError):
+        return None  # left behind by a service that is gone
+    except PermissionError:
+        pass
+    return data
+
+
+@main.command()
+@click.pass_context
+@handle_errors
+def run(ctx: click.Context) -> None:
+    """Run as a service: sync on a schedule, talk to systemd (sd_notify)."""
+    from daemon.runner import serve
+
+    path = Path(ctx.obj["config_path"] or paths.config_file())
+    sys.exit(serve(path, paths.state_dir(), paths.runtime_dir()))
+
+
+main.add_command(service)

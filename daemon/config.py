@@ -129,11 +129,17 @@ class Cadence(_Section):
     missed_factor: float = Field(default=1.5, ge=1.0, le=10.0)
 
 
+class Sync(_Section):
+    interval_minutes: int = Field(default=15, ge=1, le=1440)
+    jitter_seconds: int = Field(default=60, ge=0, le=3600)
+
+
 class Config(_Section):
     owner: Owner
     sources: tuple[IcsSource, ...] = ()
     people: tuple[Person, ...] = ()
     cadence: Cadence = Field(default_factory=Cadence)
+    sync: Sync = Field(default_factory=Sync)
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from daemon.detection import Directory
+from daemon.history import Departed, History
 from daemon.model import Event, Occurrence, PartStat, Series, Status
 from daemon.recurrence import (
     NotACadence,
@@ -36,14 +37,21 @@ class PersonMeetings:
     series: list[Series] = field(default_factory=list)
     singles: list[Occurrence] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # CNs seen, for display
+    departed: list[Departed] = field(default_factory=list)  # 1:1s that left their source
 
     def occurrences(self) -> list[Occurrence]:
-        """All meetings, one per (UID, original start), in order of actual start."""
+        """All meetings, one per (UID, original start), in order of actual start.
+
+        A meeting still in a source wins over the record of one that left.
+        """
         unique: dict[tuple[str, datetime], Occurrence] = {}
         for series in self.series:
             for occ in series.occurrences:
                 unique.setdefault(occ.key, occ)
         for occ in self.singles:
+            unique.setdefault(occ.key, occ)
+        for gone in self.departed:
+            occ = gone.as_occurrence()
             unique.setdefault(occ.key, occ)
         return sorted(unique.values(), key=lambda o: (o.start, o.uid))
 
@@ -82,12 +90,17 @@ def _declined_by(event: Event, person: str, directory: Directory) -> tuple[str, 
     return tuple(sorted(set(who)))
 
 
-def _single(event: Event, person: str, directory: Directory) -> Occurrence:
+def _single(event: Event, person: str, directory: Directory,
+            origins: Mapping[str, datetime]) -> Occurrence:
+    if event.recurrence_id is not None:
+        original = event.recurrence_id
+    else:  # a one-off: its start when first seen, if an earlier sync saw it elsewhere
+        original = origins.get(event.uid, event.start)
     return Occurrence(
         source=event.source,
         uid=event.uid,
         summary=event.summary,
-        original_start=event.recurrence_id or event.start,
+        original_start=original,
         planned=event.duration,
         start=event.start,
         end=event.end,
@@ -111,6 +124,7 @@ def collect(
     range_start: datetime,
     range_end: datetime,
     warnings: list[str],
+    history: History | None = None,
 ) -> dict[str, PersonMeetings]:
     """Each person's 1:1 series and one-offs, series expanded in [range_start, range_end).
 
@@ -118,7 +132,11 @@ def collect(
     malformed rule skips its series with a warning; a rule more frequent than
     daily is not a 1:1 cadence and is left out quietly. Overrides whose master
     is absent are one-off meetings with their RECURRENCE-ID as planned start.
+    With ``history``, one-offs keep the start first seen as their planned start,
+    and 1:1s that left their source are added back (see :mod:`daemon.history`).
     """
+    history = history or History()
+    origins = history.single_origins
     groups: dict[str, list[Event]] = defaultdict(list)
     for event in deduplicate(events):
         groups[event.uid].append(event)
@@ -165,8 +183,12 @@ def collect(
             if person is None:
                 continue
             meetings = meetings_of(person)
-            meetings.singles.append(_single(event, person, directory))
+            meetings.singles.append(_single(event, person, directory, origins))
             meetings.names += _names(event, person, directory)
+    for gone in history.departed:
+        if range_start <= gone.seen.occurrence.original_start < range_end:
+            meetings = meetings_of(gone.seen.person)
+            meetings.departed.append(gone)
     for meetings in people.values():
         meetings.series.sort(key=lambda s: (s.first_start, s.uid))
     return people

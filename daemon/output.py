@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from daemon.rules import (
     NoUpcoming,
     OccurrenceFlag,
     Relationship,
+    finding_key,
 )
 from daemon.scan import ScanResult
 
@@ -75,9 +77,22 @@ def _next(occ: Occurrence | None) -> str | None:
     return _iso(occ.start) if occ else None
 
 
-def to_json(result: ScanResult) -> dict[str, Any]:
-    """The document ``cadenced scan --json`` prints."""
+def to_json(result: ScanResult, first_seen: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The document ``cadenced scan --json`` prints.
+
+    With ``first_seen`` (from `sync`), each flag also says when it was first seen.
+    """
     analysis = result.analysis
+
+    def flags(rel: Relationship) -> list[dict[str, Any]]:
+        out = []
+        for flag in rel.flags:
+            data = flag_json(flag)
+            if first_seen is not None:
+                data["first_seen"] = first_seen.get(finding_key(rel.person, flag))
+            out.append(data)
+        return out
+
     return {
         "now": _iso(analysis.now),
         "window": {"start": _iso(analysis.window_start), "end": _iso(analysis.window_end)},
@@ -93,7 +108,7 @@ def to_json(result: ScanResult) -> dict[str, Any]:
                 "last_held": _iso(rel.last_held),
                 "next_scheduled": _next(rel.next_scheduled),
                 "counts": rel.counts,
-                "flags": [flag_json(f) for f in rel.flags],
+                "flags": flags(rel),
             }
             for rel in analysis.relationships
         ],
@@ -188,3 +203,46 @@ def print_table(result: ScanResult, console: Console) -> None:
     for source in result.sources:
         if not source.ok:
             console.print(Text(f"source {source.name!r} failed: {source.error}", style="red"))
+
+
+# --- status --------------------------------------------------------------------------
+
+
+def _local(iso: str | None, tz: Any = None) -> str:
+    if not iso:
+        return "never"
+    moment = datetime.fromisoformat(iso)
+    return f"{moment.astimezone(tz):%a %d %b %H:%M}"
+
+
+def print_status(document: dict[str, Any], console: Console, tz: Any = None) -> None:
+    """`cadenced status`: people, sources, the service's next jobs."""
+    people = Table(box=box.SIMPLE_HEAD, title="People", title_justify="left")
+    for column in ("Person", "Cadence", "Last held", "Next", "Needs attention"):
+        people.add_column(column)
+    for person in document["people"]:
+        kinds = person["flags"]
+        words = ", ".join(f"{n}× {k.replace('_', ' ')}" if n > 1 else k.replace("_", " ")
+                          for k, n in kinds.items())
+        people.add_row(Text(person["name"]), cadence_words(person["expected_interval_days"]),
+                       _local(person["last_held"], tz), _local(person["next_scheduled"], tz)
+                       if person["next_scheduled"] else "nothing booked",
+                       Text(words, style="yellow") if words else Text("no", style="green"))
+    console.print(people)
+    sources = Table(box=box.SIMPLE_HEAD, title="Sources", title_justify="left")
+    for column in ("Source", "State", "Content last changed", "Last success"):
+        sources.add_column(column)
+    for source in document["sources"]:
+        state = (Text(f"failing since {_local(source['failing_since'], tz)}: {source['error']}",
+                      style="red") if source["error"] else Text("ok", style="green"))
+        sources.add_row(Text(source["name"]), state, _local(source["last_change"], tz),
+                        _local(source["last_success"], tz))
+    console.print(sources)
+    service = document.get("service")
+    if service is None:
+        console.print("The service is not running (start it with "
+                      "`systemctl --user start cadenced`, or `cadenced run`).")
+        return
+    runs = ", ".join(f"{job} {_local(at, tz)}" for job, at in sorted(service["next_runs"].items())
+                     if at)
+    console.print(f"Service running (pid {service['pid']}); next: {runs}")

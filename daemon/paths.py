@@ -25,12 +25,34 @@ def config_file(env: Mapping[str, str] = os.environ) -> Path:
 
 
 def state_dir(env: Mapping[str, str] = os.environ) -> Path:
-    """``$STATE_DIRECTORY`` under systemd, else ``$XDG_STATE_HOME/cadenced``."""
+    """``$STATE_DIRECTORY`` under systemd, else ``$XDG_STATE_HOME/cadenced``.
+
+    systemd before version 254 puts a *user* unit's ``StateDirectory=`` under
+    ``$XDG_CONFIG_HOME``. When the service keeps its state there and nothing is
+    at the XDG place, commands run by hand use the service's state.
+    """
     if env.get("STATE_DIRECTORY"):
         return Path(env["STATE_DIRECTORY"].split(":")[0])
-    return _base(env, "XDG_STATE_HOME", ".local/state") / "cadenced"
+    xdg = _base(env, "XDG_STATE_HOME", ".local/state") / "cadenced"
+    legacy = _base(env, "XDG_CONFIG_HOME", ".config") / "cadenced"
+    if not (xdg / "state.json").exists() and (legacy / "state.json").exists():
+        return legacy
+    return xdg
 
 
 def data_dir(env: Mapping[str, str] = os.environ) -> Path:
     """``$XDG_DATA_HOME/cadenced`` (default ``~/.local/share/cadenced``)."""
     return _base(env, "XDG_DATA_HOME", ".local/share") / "cadenced"
+
+
+def runtime_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """``$RUNTIME_DIRECTORY`` or ``$XDG_RUNTIME_DIR/cadenced``; else in the state directory.
+
+    Holds what only the running service knows (next job times), for `status`.
+    """
+    if env.get("RUNTIME_DIRECTORY"):
+        return Path(env["RUNTIME_DIRECTORY"].split(":")[0])
+    value = env.get("XDG_RUNTIME_DIR", "")
+    if value and Path(value).is_absolute():
+        return Path(value) / "cadenced"
+    return state_dir(env) / "run"

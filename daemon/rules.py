@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from daemon.config import Cadence, Config
 from daemon.detection import Directory
+from daemon.history import History, IntervalChange
 from daemon.meetings import PersonMeetings, collect
 from daemon.model import Event, Occurrence, Series
 
@@ -92,8 +93,15 @@ def is_booked(occ: Occurrence) -> bool:
     return not occ.cancelled and not occ.declined
 
 
-def analyze(events: Iterable[Event], config: Config, now: datetime) -> Analysis:
-    """Relationships and their flags. ``now`` must be timezone-aware."""
+def analyze(events: Iterable[Event], config: Config, now: datetime,
+            history: History | None = None) -> Analysis:
+    """Relationships and their flags. ``now`` must be timezone-aware.
+
+    ``history`` (what earlier syncs saw, :mod:`daemon.history`) adds what one
+    snapshot cannot show: one-offs moved between syncs, series edited in place
+    to a longer interval, 1:1s that left their source.
+    """
+    history = history or History()
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     cadence = config.cadence
@@ -104,31 +112,43 @@ def analyze(events: Iterable[Event], config: Config, now: datetime) -> Analysis:
     range_end = max(end, now + timedelta(days=cadence.missed_factor * longest))
     warnings: list[str] = []
     found = collect(events, directory, range_start=start - HISTORY, range_end=range_end,
-                    warnings=warnings)
+                    warnings=warnings, history=history)
     for email in cadences:
         found.setdefault(email, PersonMeetings(email))
     relationships = []
     for person, meetings in sorted(found.items()):
-        rel = _relationship(meetings, directory, cadences.get(person), cadence, now, start, end)
+        changes = [c for c in history.changes if c.person == person]
+        rel = _relationship(meetings, directory, cadences.get(person), cadence, now, start, end,
+                            changes)
         if rel is not None:
             relationships.append(rel)
     return Analysis(now, start, end, tuple(relationships), tuple(warnings))
 
 
 def _relationship(meetings: PersonMeetings, directory: Directory, cadence_days: float | None,
-                  cadence: Cadence, now: datetime, start: datetime,
-                  end: datetime) -> Relationship | None:
-    # Series that ended before the window are history, not a relationship.
+                  cadence: Cadence, now: datetime, start: datetime, end: datetime,
+                  changes: list[IntervalChange]) -> Relationship | None:
+    # Series that ended before the window are history, not a relationship. A series
+    # deleted from its source still counts while its last meetings are in the window.
     active = [s for s in meetings.series if s.last_start is None or s.last_start >= start]
-    if not active and cadence_days is None:
+    gone = sorted((d.seen for d in meetings.departed
+                   if d.seen.interval_days is not None
+                   and d.seen.occurrence.original_start >= start),
+                  key=lambda s: s.occurrence.original_start)
+    if not active and not gone and cadence_days is None:
         return None  # one-offs alone do not make a relationship
     series = meetings.series
     occurrences = meetings.occurrences()
-    current = cadence_days or series[-1].interval_days
+    fallback = gone[-1].interval_days if gone else None
+    current = cadence_days or (series[-1].interval_days if series else fallback)
+    assert current is not None
 
     def interval_at(moment: datetime) -> float:
         if cadence_days:
             return cadence_days
+        if not series:
+            assert fallback is not None
+            return fallback
         started = [s for s in series if s.first_start <= moment]
         return (started[-1] if started else series[0]).interval_days
 
@@ -160,6 +180,9 @@ def _relationship(meetings: PersonMeetings, directory: Directory, cadence_days: 
     horizon = now + timedelta(days=factor * current)
     flags += _missed(held, upcoming, interval_at, factor, current, now, start, horizon)
     flags += _reduced(series, start, end)
+    flags += [CadenceReduced(c.from_days, c.to_days, c.effective, _source_of(series, c.uid),
+                             c.uid)
+              for c in changes if start <= c.effective <= end]
     if not any(o.start <= horizon for o in upcoming):
         flags.append(NoUpcoming(expected_interval_days=current, horizon=horizon))
 
@@ -200,6 +223,10 @@ def _missed(held: list[Occurrence], upcoming: list[Occurrence], interval_at, fac
     return flags
 
 
+def _source_of(series: list[Series], uid: str) -> str:
+    return next((s.source for s in series if s.uid == uid), "")
+
+
 def _reduced(series: list[Series], start: datetime, end: datetime) -> list[CadenceReduced]:
     flags = []
     for before, after in pairwise(series):
@@ -209,3 +236,17 @@ def _reduced(series: list[Series], start: datetime, end: datetime) -> list[Caden
             flags.append(CadenceReduced(before.interval_days, after.interval_days,
                                         after.first_start, after.source, after.uid))
     return flags
+
+
+def finding_key(person: str, flag: Flag) -> str:
+    """The identity of a finding across syncs: the same problem keeps one key."""
+    def utc(moment: datetime) -> str:
+        return moment.astimezone(UTC).isoformat()
+    if isinstance(flag, OccurrenceFlag):
+        occ = flag.occurrence
+        return f"{flag.kind}|{person}|{occ.uid}|{utc(occ.original_start)}"
+    if isinstance(flag, MissedCadence):
+        return f"{flag.kind}|{person}|{utc(flag.since) if flag.since else 'never'}"
+    if isinstance(flag, CadenceReduced):
+        return f"{flag.kind}|{person}|{flag.uid}|{utc(flag.effective)}"
+    return f"{flag.kind}|{person}"

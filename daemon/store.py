@@ -14,8 +14,9 @@ older state migrates it, opening a newer one is refused.
 Tables:
 
 ``sources``
-    one document per source name: validators, content hash, when the content
-    last changed, the last error and since when it has been failing.
+    one document per source name: its checkpoint (validators, content hash),
+    when the content last changed, the last error and since when it has been
+    failing.
 ``findings``
     one document per finding key: its kind, person and ``first_seen``.
 ``history``
@@ -34,7 +35,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,10 @@ class AtomicStorage(Storage):
     def _encode(data: Any) -> bytes:
         return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
+    def rollback(self) -> None:
+        """Forget every change since the last commit (or load)."""
+        self._data = json.loads(self._written) if self._written else None
+
     def commit(self) -> bool:
         """Write the document if it changed; True when a write happened."""
         if self._data is None:
@@ -126,9 +131,7 @@ class SourceState:
     """What is kept of one source between runs."""
 
     name: str
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
+    checkpoint: dict[str, str | None] = field(default_factory=dict)  # the source's own
     last_change: str | None = None  # ISO time the content last changed
     last_success: str | None = None  # ISO time of the last good read (coarse: see Store)
     error: str | None = None
@@ -191,6 +194,12 @@ class Store:
     def commit(self) -> bool:
         """Write what changed since the last commit, atomically. True if it wrote."""
         return self.storage.commit()
+
+    def rollback(self) -> None:
+        """Drop what changed since the last commit."""
+        self.storage.rollback()
+        for name in self.db.tables():
+            self.db.table(name).clear_cache()
 
     # --- schema -------------------------------------------------------------
 

@@ -60,3 +60,15 @@ def shared_corpus() -> Path:
     if not folder.is_dir():
         pytest.skip("../shared/ics-corpus is not present")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging():
+    """`cadenced` commands install a handler on the root logger; undo it after each test."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import x_wr_timezone
-from icalendar import Calendar
+from icalendar import Calendar, vDuration
 from icalendar import Event as IcsEvent
 
 from connectors.base import Interest
@@ -48,6 +48,8 @@ _NESTED = re.compile(
     re.MULTILINE | re.DOTALL | re.IGNORECASE,
 )
 _CAL_PROP = re.compile(r"^X-WR-TIMEZONE[;:].*?\r?$", re.MULTILINE | re.IGNORECASE)
+_TTL = re.compile(r"^(?:X-PUBLISHED-TTL|REFRESH-INTERVAL)[^:\r\n]*:(.*?)\r?$",
+                  re.MULTILINE | re.IGNORECASE)
 _UNESCAPE = re.compile(r"\\([\\;,nN])")
 
 GOOGLE_RESOURCE_DOMAIN = "@resource.calendar.google.com"
@@ -81,6 +83,7 @@ class Split:
     calendar_props: str  # calendar-level lines that change meaning (X-WR-TIMEZONE)
     timezones: list[str]
     events: list[str]
+    refresh: timedelta | None = None  # X-PUBLISHED-TTL / REFRESH-INTERVAL, when valid
 
 
 def split_calendar(text: str) -> Split:
@@ -98,7 +101,21 @@ def split_calendar(text: str) -> Split:
         last = match.end()
     outside = text if first is None else text[:first] + text[last:]
     props = "".join(m.group(0).rstrip("\r") + "\r\n" for m in _CAL_PROP.finditer(outside))
-    return Split(props, timezones, events)
+    return Split(props, timezones, events, _refresh(outside))
+
+
+def _refresh(text: str) -> timedelta | None:
+    """How often the feed asks to be read, if it says so sensibly (1 minute to 1 week)."""
+    match = _TTL.search(text)
+    if match is None:
+        return None
+    try:
+        value = vDuration.from_ical(match.group(1).strip())
+    except (ValueError, TypeError):
+        return None
+    if isinstance(value, timedelta) and timedelta(minutes=1) <= value <= timedelta(days=7):
+        return value
+    return None
 
 
 def sketch(block: str) -> Sketch:
@@ -124,6 +141,7 @@ class Parsed:
     total: int
     warnings: tuple[str, ...]
     uids: frozenset[str] = frozenset()  # every VEVENT's UID, parsed or not
+    refresh: timedelta | None = None
 
 
 def parse_calendar(
@@ -147,7 +165,7 @@ def parse_calendar(
         except MalformedEventError as exc:
             warnings.append(str(exc))
     uids = frozenset(s.uid for s in sketches if s.uid) | {e.uid for e in events}
-    return Parsed(tuple(events), len(split.events), tuple(warnings), uids)
+    return Parsed(tuple(events), len(split.events), tuple(warnings), uids, split.refresh)
 
 
 def _parse_blocks(split: Split, blocks: list[str], source: str,

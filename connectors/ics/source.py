@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -60,7 +61,7 @@ class IcsCalendar:
         parsed = parse_calendar(body, source=self.name, tz=tz, interest=interest)
         self.parses += 1
         return ReadResult(parsed.events, parsed.total, parsed.warnings, changed=changed,
-                          uids=parsed.uids)
+                          uids=parsed.uids, refresh=parsed.refresh)
 
     def last_good(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult | None:
         key = (tz.key, interest)
@@ -72,6 +73,18 @@ class IcsCalendar:
         result = self._parse(body, tz, interest, changed=False)
         self._parsed = (key, result)
         return result
+
+    def checkpoint(self) -> dict[str, str | None]:
+        v = self.validators or Validators()
+        return {"etag": v.etag, "last_modified": v.last_modified, "content_hash": v.content_hash}
+
+    @staticmethod
+    def validators_from(checkpoint: dict[str, str | None] | None) -> Validators | None:
+        if not checkpoint:
+            return None
+        return Validators(etag=checkpoint.get("etag"),
+                          last_modified=checkpoint.get("last_modified"),
+                          content_hash=checkpoint.get("content_hash"))
 
     # --- reading --------------------------------------------------------------------
 
@@ -92,8 +105,7 @@ class IcsCalendar:
             self.validators = fetched.validators
             if self._parsed is not None and self._parsed[0] == key:
                 previous = self._parsed[1]
-                return ReadResult(previous.events, previous.total, previous.warnings,
-                                  changed=False, uids=previous.uids)
+                return replace(previous, changed=False)
             result = self._parse(body, tz, interest, changed=False)
             self._parsed = (key, result)
             return result

@@ -1,0 +1,255 @@
+"""`cadenced run`: the service under systemd --user.
+
+APScheduler 3 runs the jobs in background threads; the main thread waits for
+signals. Jobs:
+
+- ``sync`` every ``sync.interval_minutes`` (with jitter), first at start-up;
+  missed runs after a suspend run once (coalesced), never silently skipped;
+  one at a time;
+- ``heartbeat``: WATCHDOG=1 at half of ``$WATCHDOG_USEC`` (every minute when
+  systemd set no watchdog), and the STATUS line.
+
+A failing job is logged and tried again on its next run; it never stops the
+scheduler. SIGTERM abandons a sync between two sources (nothing half-written:
+the state is committed once, atomically, at the end of a cycle) and exits 0.
+SIGHUP reloads the configuration; a bad new one is reported and the old one
+kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from daemon.config import Config, LoadedConfig, load_config
+from daemon.errors import CadencedError
+from daemon.notify import Notifier, watchdog_interval
+from daemon.store import Store, atomic_write
+from daemon.sync import Abandoned, Syncer, SyncResult
+
+log = logging.getLogger(__name__)
+
+RUNTIME_FILE = "runtime.json"
+DEFAULT_HEARTBEAT = 60.0
+
+
+@dataclass
+class Health:
+    people: int = 0
+    attention: int = 0
+    failing: int = 0
+    last_sync: datetime | None = None
+
+
+def status_line(health: Health, next_sync: datetime | None, tz: Any) -> str:
+    """The one human line shown by `systemctl --user status cadenced`."""
+    parts = [f"{health.people} {'person' if health.people == 1 else 'people'}",
+             f"{health.attention} need{'s' if health.attention == 1 else ''} attention"]
+    if health.failing:
+        parts.append(f"{health.failing} source{'s' if health.failing != 1 else ''} failing")
+    if next_sync is not None:
+        parts.append(f"next sync {next_sync.astimezone(tz):%H:%M}")
+    return ", ".join(parts)
+
+
+class Runner:
+    """Owns the scheduler, the store and the syncer for one run of the service."""
+
+    def __init__(self, loaded: LoadedConfig, store: Store, *, notifier: Notifier,
+                 runtime_dir: Path, reload: Callable[[], LoadedConfig],
+                 clock: Callable[[], datetime] | None = None,
+                 environ: dict[str, str] | None = None) -> None:
+        self.loaded = loaded
+        self.store = store
+        self.notifier = notifier
+        self.runtime_dir = runtime_dir
+        self.reload_config = reload
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.environ = environ if environ is not None else dict(os.environ)
+        self.syncer = Syncer(loaded.config, store)
+        self.health = Health()
+        self.stopping = threading.Event()
+        self._wake = threading.Event()
+        self._reload_requested = threading.Event()
+        self._sync_lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(
+            timezone=loaded.config.owner.tz,
+            executors={"default": ThreadPoolExecutor(max_workers=2)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+    # --- jobs -----------------------------------------------------------------------
+
+    def sync_job(self) -> SyncResult | None:
+        """One sync; never raises (a failure is logged and retried on the next run)."""
+        if not self._sync_lock.acquire(blocking=False):
+            log.info("a sync is already running; this one is skipped")
+            return None
+        try:
+            now = self.clock().astimezone(self.config.owner.tz)
+            try:
+                result = self.syncer.sync(now, stop=self.stopping.is_set)
+            except Abandoned:
+                log.info("sync abandoned for shutdown; the state is unchanged")
+                return None
+            analysis = result.scan.analysis
+            self.health = Health(
+                people=len(analysis.relationships),
+                attention=sum(1 for r in analysis.relationships if r.flags),
+                failing=sum(1 for s in result.scan.sources if not s.ok),
+                last_sync=now,
+            )
+            log.info("sync done: %s%s", status_line(self.health, None, self.config.owner.tz),
+                     "" if result.wrote_state else " (state unchanged)")
+            return result
+        except CadencedError as exc:
+            log.error("sync failed: %s%s", exc, f" ({exc.hint})" if exc.hint else "")
+        except Exception:
+            log.exception("sync failed unexpectedly; it runs again at the next interval")
+        finally:
+            self._sync_lock.release()
+            self._publish()
+        return None
+
+    def heartbeat_job(self) -> None:
+        self.notifier.watchdog()
+        self._publish()
+
+    def next_sync(self) -> datetime | None:
+        job = self.scheduler.get_job("sync")
+        return job.next_run_time if job is not None else None
+
+    def _publish(self) -> None:
+        if self.stopping.is_set():
+            return
+        self.notifier.status(status_line(self.health, self.next_sync(), self.config.owner.tz))
+        self._write_runtime()
+
+    def _write_runtime(self) -> None:
+        jobs = {job.id: job.next_run_time.isoformat() if job.next_run_time else None
+                for job in self.scheduler.get_jobs()}
+        data = {
+            "pid": os.getpid(),
+            "last_sync": self.health.last_sync.isoformat() if self.health.last_sync else None,
+            "next_runs": jobs,
+        }
+        try:
+            self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            atomic_write(self.runtime_dir / RUNTIME_FILE, json.dumps(data).encode())
+        except OSError as exc:
+            log.debug("cannot write the runtime file: %s", exc)
+
+    # --- life cycle --------------------------------------------------------------------
+
+    def _schedule(self, first_sync: datetime | None) -> None:
+        sync = self.config.sync
+        # APScheduler pauses a job added with next_run_time=None: leave it unset instead.
+        first = {"next_run_time": first_sync} if first_sync is not None else {}
+        self.scheduler.add_job(
+            self.sync_job, IntervalTrigger(minutes=sync.interval_minutes,
+                                           jitter=sync.jitter_seconds or None),
+            id="sync", name="sync", replace_existing=True, **first)
+        beat = watchdog_interval(self.environ) or DEFAULT_HEARTBEAT
+        self.scheduler.add_job(self.heartbeat_job, IntervalTrigger(seconds=beat),
+                               id="heartbeat", name="heartbeat", replace_existing=True)
+
+    def start(self) -> None:
+        """First sync, then READY=1, then the scheduler."""
+        self.sync_job()
+        self._schedule(first_sync=None)
+        self.scheduler.start()
+        self.notifier.ready(status_line(self.health, self.next_sync(), self.config.owner.tz))
+        self._publish()
+
+    def reload(self) -> bool:
+        """Reload the configuration; a bad one is reported and the old one kept."""
+        self.notifier.reloading()
+        try:
+            loaded = self.reload_config()
+        except CadencedError as exc:
+            log.error("configuration not reloaded, the old one stays: %s", exc)
+            for key, problem in getattr(exc, "problems", []):
+                log.error("  %s: %s", key, problem)
+            self.notifier.ready()
+            return False
+        with self._sync_lock:
+            self.loaded = loaded
+            self.syncer = Syncer(loaded.config, self.store)
+        self.scheduler.remove_all_jobs()
+        self._schedule(first_sync=self.clock() + timedelta(seconds=1))
+        log.info("configuration reloaded")
+        self.notifier.ready()
+        self._publish()
+        return True
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+        self._wake.set()
+
+    def request_reload(self) -> None:
+        self._reload_requested.set()
+        self._wake.set()
+
+    def wait(self) -> None:
+        """Block the main thread until asked to stop; handle reloads here."""
+        while not self.stopping.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self._reload_requested.is_set() and not self.stopping.is_set():
+                self._reload_requested.clear()
+                self.reload()
+
+    def stop(self) -> None:
+        self.notifier.stopping()
+        self.stopping.set()
+        # A running sync finishes or abandons (it asks `stopping` between sources)
+        # before the scheduler goes: shutdown(wait=True) would hold APScheduler's
+        # job store lock while a job still needs it.
+        with self._sync_lock:
+            pass
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        with contextlib.suppress(OSError):
+            (self.runtime_dir / RUNTIME_FILE).unlink()
+
+
+def serve(config_path: Path, state_dir: Path, runtime_dir: Path) -> int:
+    """Run the service until SIGTERM/SIGINT. Returns the exit status."""
+    loaded = load_config(config_path)
+    for warning in loaded.warnings:
+        log.warning("%s: %s", config_path, warning)
+    notifier = Notifier.from_environ()
+    store = Store.open(state_dir)
+    runner = Runner(loaded, store, notifier=notifier, runtime_dir=runtime_dir,
+                    reload=lambda: load_config(config_path))
+    signal.signal(signal.SIGTERM, lambda *_: runner.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: runner.request_stop())
+    signal.signal(signal.SIGHUP, lambda *_: runner.request_reload())
+    try:
+        log.info("cadenced started: %d source(s), state in %s", len(loaded.config.sources),
+                 state_dir)
+        runner.start()
+        runner.wait()
+    finally:
+        runner.stop()
+        store.close()
+        notifier.close()
+    log.info("cadenced stopped")
+    return 0
