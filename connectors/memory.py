@@ -7,6 +7,7 @@ same contract as the real sources, failure included (``error``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from connectors.base import Interest, ReadResult
@@ -27,8 +28,11 @@ class MemoryCalendar:
             raise SourceError(self.name, self.error)
         if not self.events and self._good is not None and self._good.events:
             raise SourceError(self.name, "the calendar came back empty after having had 1:1s")
-        self._good = ReadResult(events=self.events, total=len(self.events),
-                                uids=frozenset(e.uid for e in self.events))
+        events = tuple(e if e.source == self.name else replace(e, source=self.name)
+                       for e in self.events)
+        changed = self._good is None or self._good.events != events
+        self._good = ReadResult(events=events, total=len(events), changed=changed,
+                                uids=frozenset(e.uid for e in events))
         return self._good
 
     def last_good(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult | None:

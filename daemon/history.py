@@ -71,40 +71,30 @@ class History:
     seen: tuple[Seen, ...] = ()  # the last sync's 1:1s in the window
 
 
-def observe(history: History, current: list[Seen], read_ok: Mapping[str, frozenset[str]],
-            now: datetime, window_start: datetime) -> History:
-    """The history after a sync that saw ``current``.
+def interval_changes(person: str, series: Mapping[str, tuple[float, list[datetime]]],
+                     intervals: Mapping[str, float], now: datetime) -> list[IntervalChange]:
+    """Series whose interval grew since it was last seen (``intervals``).
 
-    ``read_ok`` maps each source read successfully in this sync to the UIDs of
-    every event it holds. ``current`` holds the 1:1 occurrences of every
-    relationship (what this sync's analysis produced).
+    ``series`` maps a series UID to its interval and its planned starts; the
+    change takes effect at the first planned start from ``now`` on.
     """
-    horizon = now - KEEP
-    origins = {uid: at for uid, at in history.single_origins.items() if at >= horizon}
-    intervals = dict(history.intervals)
-    changes = [c for c in history.changes if c.effective >= horizon]
-    present = {(s.occurrence.uid, s.occurrence.original_start) for s in current}
-
-    for seen in current:
-        occ = seen.occurrence
-        if not occ.recurring:
-            origins.setdefault(occ.uid, occ.original_start)
-
-    by_series: dict[str, list[Seen]] = {}
-    for seen in current:
-        if seen.occurrence.recurring and seen.interval_days is not None:
-            by_series.setdefault(seen.occurrence.uid, []).append(seen)
-    for uid, items in by_series.items():
-        interval = items[0].interval_days
-        assert interval is not None
+    changes = []
+    for uid, (interval, starts) in series.items():
         before = intervals.get(uid)
         if before is not None and interval > before + _EPS:
-            upcoming = [s.occurrence.original_start for s in items
-                        if s.occurrence.original_start >= now]
-            changes.append(IntervalChange(items[0].person, uid, before, interval,
+            upcoming = [start for start in starts if start >= now]
+            changes.append(IntervalChange(person, uid, before, interval,
                                           min(upcoming) if upcoming else now))
-        intervals[uid] = interval
+    return changes
 
+
+def depart(history: History, read_ok: Mapping[str, frozenset[str]], now: datetime) -> History:
+    """Record the 1:1s the last sync saw whose event left a source read successfully.
+
+    ``read_ok`` maps each source read successfully now to the UIDs of every
+    event it holds. A departed 1:1 whose event comes back is forgotten.
+    """
+    horizon = now - KEEP
     departed = [
         d for d in history.departed
         if d.seen.occurrence.original_start >= horizon
@@ -116,16 +106,41 @@ def observe(history: History, current: list[Seen], read_ok: Mapping[str, frozens
         uids = read_ok.get(occ.source)
         if uids is None or occ.uid in uids:
             continue  # the source failed, or the event is still there
-        key = (occ.uid, occ.original_start)
-        if key in known or key in present:
-            continue
-        departed.append(Departed(seen, now))
-        known.add(key)
+        if (occ.uid, occ.original_start) not in known:
+            departed.append(Departed(seen, now))
+            known.add((occ.uid, occ.original_start))
+    return replace(history, departed=tuple(departed))
+
+
+def observe(history: History, current: list[Seen], now: datetime,
+            window_start: datetime) -> History:
+    """The history after a sync whose analysis produced ``current``.
+
+    ``current`` holds the 1:1 occurrences of every relationship, departed ones
+    excluded. Call :func:`depart` before the analysis, this after it.
+    """
+    horizon = now - KEEP
+    origins = {uid: at for uid, at in history.single_origins.items() if at >= horizon}
+    for seen in current:
+        if not seen.occurrence.recurring:
+            origins.setdefault(seen.occurrence.uid, seen.occurrence.original_start)
+
+    by_person: dict[str, dict[str, tuple[float, list[datetime]]]] = {}
+    for seen in current:
+        if seen.occurrence.recurring and seen.interval_days is not None:
+            series = by_person.setdefault(seen.person, {})
+            series.setdefault(seen.occurrence.uid, (seen.interval_days, []))[1].append(
+                seen.occurrence.original_start)
+    changes = [c for c in history.changes if c.effective >= horizon]
+    intervals = dict(history.intervals)
+    for person, series in by_person.items():
+        changes += interval_changes(person, series, history.intervals, now)
+        intervals.update({uid: interval for uid, (interval, _) in series.items()})
 
     window_seen = tuple(s for s in current
                         if s.occurrence.original_start >= window_start
                         or s.occurrence.start >= window_start)
-    return History(origins, intervals, tuple(changes), tuple(departed), window_seen)
+    return History(origins, intervals, tuple(changes), history.departed, window_seen)
 
 
 # --- JSON --------------------------------------------------------------------------

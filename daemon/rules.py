@@ -14,7 +14,7 @@ from itertools import pairwise
 
 from daemon.config import Cadence, Config
 from daemon.detection import Directory
-from daemon.history import History, IntervalChange
+from daemon.history import History, IntervalChange, interval_changes
 from daemon.meetings import PersonMeetings, collect
 from daemon.model import Event, Occurrence, Series
 
@@ -118,6 +118,11 @@ def analyze(events: Iterable[Event], config: Config, now: datetime,
     relationships = []
     for person, meetings in sorted(found.items()):
         changes = [c for c in history.changes if c.person == person]
+        changes += interval_changes(
+            person,
+            {s.uid: (s.interval_days, [o.original_start for o in s.occurrences])
+             for s in meetings.series},
+            history.intervals, now)
         rel = _relationship(meetings, directory, cadences.get(person), cadence, now, start, end,
                             changes)
         if rel is not None:

@@ -20,7 +20,7 @@ from connectors.registry import build_sources
 from daemon.config import Config
 from daemon.detection import Directory
 from daemon.errors import SourceError
-from daemon.history import Seen, from_json, observe, to_json
+from daemon.history import Seen, depart, from_json, observe, to_json
 from daemon.model import Event, SourceReport
 from daemon.rules import Analysis, analyze, finding_key
 from daemon.scan import ScanResult
@@ -123,7 +123,7 @@ class Syncer:
                                             warnings=result.warnings))
             self.store.save_source(state)
 
-        history = from_json(self.store.document("history", "history"))
+        history = depart(from_json(self.store.document("history", "history")), read_ok, now)
         analysis = analyze(events, config, now, history)
         for warning in analysis.warnings:
             log.warning("%s", warning)
@@ -134,7 +134,7 @@ class Syncer:
             for rel in analysis.relationships for occ in rel.occurrences
             if occ.key not in departed
         ]
-        updated = observe(history, current, read_ok, now, analysis.window_start)
+        updated = observe(history, current, now, analysis.window_start)
         self.store.save_document("history", "history", to_json(updated))
         first_seen = self._remember_findings(analysis, now)
         self.store.replace_documents("people", people_summary(analysis))

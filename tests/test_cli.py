@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from feedserver import FeedServer, Reply
 
 from daemon.cli import main
+
+from feedserver import FeedServer, Reply
 
 DEMO_ICS = (resources.files("daemon") / "demo" / "demo.ics").read_bytes()
 FLAG_KINDS = {"rescheduled", "shortened", "cancelled", "declined", "missed_cadence",

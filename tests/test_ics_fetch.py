@@ -7,8 +7,6 @@ import socket
 import time
 
 import pytest
-from feedserver import FeedServer
-from feedserver import Reply as _Reply
 
 from connectors.ics.fetch import (
     Fetched,
@@ -19,6 +17,9 @@ from connectors.ics.fetch import (
     url_fingerprint,
 )
 from daemon.errors import SourceError
+
+from feedserver import FeedServer
+from feedserver import Reply as _Reply
 
 SECRET = "secret-abc123"
 

@@ -6,13 +6,14 @@ from importlib import resources
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import config
-from feedserver import FeedServer, Reply
 
 from connectors.ics.source import IcsCalendar
 from daemon.config import IcsSource
 from daemon.detection import Directory
 from daemon.errors import SourceError
+
+from conftest import config
+from feedserver import FeedServer, Reply
 
 DEMO = (resources.files("daemon") / "demo" / "demo.ics").read_bytes()
 TZ = ZoneInfo("Europe/Berlin")

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import at
 from daemon.model import Event, Recurrence
 from daemon.recurrence import NotACadence, RuleError, parse_rule, planned_starts
+
+from conftest import at
 
 
 def master(rule: str, start: datetime | None = None) -> Event:

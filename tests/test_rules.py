@@ -7,7 +7,6 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import BERLIN, OWNER, at, config, one_on_one, person
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,8 @@ from daemon.rules import (
     OccurrenceFlag,
     analyze,
 )
+
+from conftest import BERLIN, OWNER, at, config, one_on_one, person
 
 NOW = at("2026-11-20T09:00")  # a Friday
 WEEKLY = "FREQ=WEEKLY;BYDAY=MO"
