@@ -9,7 +9,8 @@ bench/generate.py), then measures, best of ``--repeat`` runs, in this one proces
 - cold scan: config loaded, sources built, ``daemon.scan.scan`` run (fetch, sketch,
   parse what could be a 1:1, analyze), with new source objects every time;
 - cold scan as a subprocess: ``cadenced scan --json``, wall time with start-up;
-- no-change cycle: the same source scanned again, file unchanged: fetch and hash,
+- no-change sync cycle: the daemon's Syncer over a Store, 15 minutes later, file
+  unchanged: fetch and hash, no parse, analyze, no state write;
   no parse, analyze.
 
 Figures depend on the machine; the ratios, measured in the same run, are what the
@@ -27,9 +28,11 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib.metadata import version
 from pathlib import Path
 from types import ModuleType
@@ -42,6 +45,8 @@ from daemon.config import load_config
 from daemon.detection import Directory
 from daemon.rules import analyze
 from daemon.scan import scan
+from daemon.store import Store
+from daemon.sync import Syncer
 
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
@@ -166,18 +171,30 @@ def main(argv: list[str] | None = None) -> int:
 
         sub_seconds = best_of(repeat, subprocess_scan)
 
-    # The daemon's steady state: the same source objects, scanned again, file unchanged.
-    sources = build_sources(config)
-    first = scan(config, sources, now)
-    parses_before = [getattr(s, "parses", 0) for s in sources]
-    no_change = best_of(max(repeat, 5), lambda: scan(config, sources, now))
-    # where the no-change cycle's time goes: reading (fetch, hash) and the rules
-    interest = Directory.from_config(config)
-    tz = config.owner.tz
-    read_only = best_of(max(repeat, 5), lambda: [s.read(tz=tz, interest=interest) for s in sources])
-    events = [e for s in sources for e in s.read(tz=tz, interest=interest).events]
-    analyze_only = best_of(max(repeat, 5), lambda: analyze(events, config, now))
-    reparsed = [getattr(s, "parses", 0) for s in sources] != parses_before
+    # The daemon's steady state: the same Syncer (sources, store) syncing again 15
+    # minutes later, the file unchanged: no parse and no state write expected.
+    state_dir = Path(tempfile.mkdtemp(prefix="cadenced-bench-"))
+    try:
+        with Store.open(state_dir) as store:
+            syncer = Syncer(config, store)
+            first = syncer.sync(now).scan
+            sources = syncer.sources
+            parses_before = [getattr(s, "parses", 0) for s in sources]
+            commits_before = store.storage.commits
+            step = iter(range(1, 10_000))
+            no_change = best_of(max(repeat, 5), lambda: syncer.sync(
+                now + timedelta(minutes=15 * next(step))))
+            writes = store.storage.commits - commits_before
+            # where the no-change cycle's time goes: reading (fetch, hash) and the rules
+            interest = Directory.from_config(config)
+            tz = config.owner.tz
+            read_only = best_of(max(repeat, 5),
+                                lambda: [s.read(tz=tz, interest=interest) for s in sources])
+            events = [e for s in sources for e in s.read(tz=tz, interest=interest).events]
+            analyze_only = best_of(max(repeat, 5), lambda: analyze(events, config, now))
+            reparsed = [getattr(s, "parses", 0) for s in sources] != parses_before
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
     kept = len(events)
     total = sum(r.events for r in first.sources)
 
@@ -186,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         Row("cold scan (in-process)", cold_seconds, baseline,
             f"<= {COLD_TARGET}x baseline", cold_seconds / baseline, COLD_TARGET),
         Row("cold scan (subprocess, cadenced scan --json)", sub_seconds, baseline),
-        Row("no-change cycle (read + analyze)", no_change, baseline,
+        Row("no-change sync cycle (read, analyze, state)", no_change, baseline,
             f"<= {NO_CHANGE_TARGET}x cold scan", no_change / cold_seconds, NO_CHANGE_TARGET),
         Row("  of which: source.read (fetch + hash)", read_only, baseline,
             "(x cold scan)", read_only / cold_seconds),
@@ -198,9 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"prefilter: {kept} of {total} events parsed; "
           f"{len(first.analysis.relationships)} relationships; "
-          f"no-change cycle re-parsed: {'yes (!)' if reparsed else 'no'}")
-    missed = [r.name for r in rows if r.verdict == "MISS"] + (["no-change re-parse"]
-                                                              if reparsed else [])
+          f"no-change cycles re-parsed: {'yes (!)' if reparsed else 'no'}, "
+          f"wrote the state: {f'{writes} times (!)' if writes else 'no'}")
+    missed = [r.name for r in rows if r.verdict == "MISS"] + (
+        ["no-change re-parse"] if reparsed else []) + (["no-change state write"] if writes else [])
     if missed:
         print("missed: " + ", ".join(missed))
     return 1 if args.check and missed else 0

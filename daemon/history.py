@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daemon.model import Occurrence
@@ -113,7 +113,7 @@ def depart(history: History, read_ok: Mapping[str, frozenset[str]], now: datetim
 
 
 def observe(history: History, current: list[Seen], now: datetime,
-            window_start: datetime) -> History:
+            window_start: datetime, window_end: datetime) -> History:
     """The history after a sync whose analysis produced ``current``.
 
     ``current`` holds the 1:1 occurrences of every relationship, departed ones
@@ -137,9 +137,13 @@ def observe(history: History, current: list[Seen], now: datetime,
         changes += interval_changes(person, series, history.intervals, now)
         intervals.update({uid: interval for uid, (interval, _) in series.items()})
 
+    # Whole UTC days, so that the record changes at most once a day when nothing else does.
+    first = window_start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    last = window_end.astimezone(UTC).replace(hour=0, minute=0, second=0,
+                                              microsecond=0) + timedelta(days=1)
     window_seen = tuple(s for s in current
-                        if s.occurrence.original_start >= window_start
-                        or s.occurrence.start >= window_start)
+                        if first <= s.occurrence.original_start < last
+                        or first <= s.occurrence.start < last)
     return History(origins, intervals, tuple(changes), history.departed, window_seen)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import recurring_ical_events
 from icalendar import Calendar, vRecur
@@ -154,6 +155,14 @@ def planned_starts(
     Starts keep the master's own time zone. Raises :class:`RuleError` for a
     malformed or runaway rule.
     """
+    return list(_planned_starts(master, range_start, range_end, max_occurrences, max_seconds))
+
+
+@lru_cache(maxsize=4096)
+def _planned_starts(master: Event, range_start: datetime, range_end: datetime,
+                    max_occurrences: int, max_seconds: float) -> tuple[datetime, ...]:
+    """:func:`planned_starts`, remembered: the service expands the same masters over
+    the same day-aligned ranges every cycle. Errors are not remembered."""
     assert master.recurrence is not None
     rec = master.recurrence
     rules = [parse_rule(text) for text in rec.rrules]
@@ -190,4 +199,4 @@ def planned_starts(
     starts = sorted(s for s in found if range_start <= s < range_end)
     if len(starts) > max_occurrences:
         raise RuleError(f"more than {max_occurrences} occurrences in the range")
-    return starts
+    return tuple(starts)

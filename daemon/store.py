@@ -88,6 +88,10 @@ class AtomicStorage(Storage):
     def _encode(data: Any) -> bytes:
         return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
+    def dirty(self) -> bool:
+        """True when something changed since the last commit (or load)."""
+        return self._data is not None and self._encode(self._data) != self._written
+
     def rollback(self) -> None:
         """Forget every change since the last commit (or load)."""
         self._data = json.loads(self._written) if self._written else None
@@ -133,7 +137,7 @@ class SourceState:
     name: str
     checkpoint: dict[str, str | None] = field(default_factory=dict)  # the source's own
     last_change: str | None = None  # ISO time the content last changed
-    last_success: str | None = None  # ISO time of the last good read (coarse: see Store)
+    last_success: str | None = None  # last good read, as of the last state write
     error: str | None = None
     failing_since: str | None = None
     one_on_one_events: int = 0  # events that could be 1:1s in the last good read
@@ -194,6 +198,10 @@ class Store:
     def commit(self) -> bool:
         """Write what changed since the last commit, atomically. True if it wrote."""
         return self.storage.commit()
+
+    def dirty(self) -> bool:
+        """True when a commit now would write."""
+        return self.storage.dirty()
 
     def rollback(self) -> None:
         """Drop what changed since the last commit."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,16 +20,13 @@ from connectors.registry import build_sources
 from daemon.config import Config
 from daemon.detection import Directory
 from daemon.errors import SourceError
-from daemon.history import Seen, depart, from_json, observe, to_json
+from daemon.history import History, Seen, depart, from_json, observe, to_json
 from daemon.model import Event, SourceReport
 from daemon.rules import Analysis, analyze, finding_key
 from daemon.scan import ScanResult
 from daemon.store import Store
 
 log = logging.getLogger(__name__)
-
-SUCCESS_REFRESH = timedelta(hours=1)  # last_success is rewritten at most this often alone
-
 
 class Abandoned(Exception):
     """The cycle was stopped before it wrote anything."""
@@ -59,6 +56,8 @@ class Syncer:
                                     checkpoints=checkpoints)
         self.sources = sources
         self._not_before: dict[str, datetime] = {}  # a feed's own X-PUBLISHED-TTL
+        self.last_success: dict[str, str] = {}  # source -> ISO time of its last good read
+        self._history: History | None = None  # as last committed
 
     def _read(self, source: CalendarSource, now: datetime, tz: ZoneInfo,
               interest: Directory) -> ReadResult:
@@ -116,14 +115,14 @@ class Syncer:
                     failing_since=None,
                     one_on_one_events=len(result.events),
                 )
-                if (state.last_success is None
-                        or now - datetime.fromisoformat(state.last_success) > SUCCESS_REFRESH):
-                    state = replace(state, last_success=_iso(now))
+                self.last_success[source.name] = _iso(now)
                 reports.append(SourceReport(source.name, ok=True, events=result.total,
                                             warnings=result.warnings))
             self.store.save_source(state)
 
-        history = depart(from_json(self.store.document("history", "history")), read_ok, now)
+        if self._history is None:
+            self._history = from_json(self.store.document("history", "history"))
+        history = depart(self._history, read_ok, now)
         analysis = analyze(events, config, now, history)
         for warning in analysis.warnings:
             log.warning("%s", warning)
@@ -134,11 +133,18 @@ class Syncer:
             for rel in analysis.relationships for occ in rel.occurrences
             if occ.key not in departed
         ]
-        updated = observe(history, current, now, analysis.window_start)
-        self.store.save_document("history", "history", to_json(updated))
+        updated = observe(history, current, now, analysis.window_start, analysis.window_end)
+        if updated != self._history:
+            self.store.save_document("history", "history", to_json(updated))
         first_seen = self._remember_findings(analysis, now)
         self.store.replace_documents("people", people_summary(analysis))
+        if self.store.dirty():
+            # The time of the last good read alone is no reason to write the state;
+            # it rides along with real changes (the service also publishes it live).
+            for name, when in self.last_success.items():
+                self.store.save_source(replace(self.store.source(name), last_success=when))
         wrote = self.store.commit()
+        self._history = updated  # this process is the only writer while it holds the lock
         return SyncResult(ScanResult(analysis, tuple(reports)), first_seen, wrote)
 
     def _remember_findings(self, analysis: Analysis, now: datetime) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 import time
@@ -85,7 +86,8 @@ def test_200_returns_body_and_sets_validators(server: FeedServer) -> None:
     assert got.content == CAL
     assert got.not_modified is False
     assert got.validators == Validators(
-        etag='"v1"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT", content_hash=content_hash(CAL)
+        etag='"v1"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT", content_hash=content_hash(CAL),
+        raw_hash=hashlib.sha256(CAL).hexdigest(),
     )
 
 

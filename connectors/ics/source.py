@@ -76,7 +76,8 @@ class IcsCalendar:
 
     def checkpoint(self) -> dict[str, str | None]:
         v = self.validators or Validators()
-        return {"etag": v.etag, "last_modified": v.last_modified, "content_hash": v.content_hash}
+        return {"etag": v.etag, "last_modified": v.last_modified,
+                "content_hash": v.content_hash, "raw_hash": v.raw_hash}
 
     @staticmethod
     def validators_from(checkpoint: dict[str, str | None] | None) -> Validators | None:
@@ -84,7 +85,8 @@ class IcsCalendar:
             return None
         return Validators(etag=checkpoint.get("etag"),
                           last_modified=checkpoint.get("last_modified"),
-                          content_hash=checkpoint.get("content_hash"))
+                          content_hash=checkpoint.get("content_hash"),
+                          raw_hash=checkpoint.get("raw_hash"))
 
     # --- reading --------------------------------------------------------------------
 
