@@ -193,6 +193,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
         }
     runtime = _runtime(paths.runtime_dir())
     document["service"] = runtime
+    for source in document["sources"]:  # the running service knows the latest success
+        live = (runtime or {}).get("last_success", {}).get(source["name"])
+        if live and (source["last_success"] is None or live > source["last_success"]):
+            source["last_success"] = live
     if as_json:
         for person in document["people"]:
             person.pop("key", None)

@@ -134,7 +134,7 @@ class Runner:
 
     def next_sync(self) -> datetime | None:
         job = self.scheduler.get_job("sync")
-        return job.next_run_time if job is not None else None
+        return getattr(job, "next_run_time", None) if job is not None else None
 
     def _publish(self) -> None:
         if self.stopping.is_set():
@@ -143,12 +143,15 @@ class Runner:
         self._write_runtime()
 
     def _write_runtime(self) -> None:
-        jobs = {job.id: job.next_run_time.isoformat() if job.next_run_time else None
-                for job in self.scheduler.get_jobs()}
+        jobs = {}
+        for job in self.scheduler.get_jobs():
+            when = getattr(job, "next_run_time", None)  # unset while the scheduler is stopped
+            jobs[job.id] = when.isoformat() if when else None
         data = {
             "pid": os.getpid(),
             "last_sync": self.health.last_sync.isoformat() if self.health.last_sync else None,
             "next_runs": jobs,
+            "last_success": dict(self.syncer.last_success),
         }
         try:
             self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
