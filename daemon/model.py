@@ -178,3 +178,4 @@ class SourceReport:
     error: str | None = None
     events: int = 0
     warnings: tuple[str, ...] = field(default=())
+    hint: str | None = None  # what to do about the error

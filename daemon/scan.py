@@ -43,7 +43,7 @@ def read_sources(sources: list[CalendarSource], config: Config, *,
             result = source.read(tz=tz, interest=interest)
         except SourceError as exc:
             log.warning("%s", exc)
-            reports.append(SourceReport(source.name, ok=False, error=exc.reason))
+            reports.append(SourceReport(source.name, ok=False, error=exc.reason, hint=exc.hint))
             continue
         for warning in result.warnings:
             log.warning("%s", warning)

@@ -139,6 +139,7 @@ class SourceState:
     last_change: str | None = None  # ISO time the content last changed
     last_success: str | None = None  # last good read, as of the last state write
     error: str | None = None
+    hint: str | None = None  # what to do about the error
     failing_since: str | None = None
     one_on_one_events: int = 0  # events that could be 1:1s in the last good read
 

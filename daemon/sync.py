@@ -97,10 +97,10 @@ class Syncer:
                 last = source.last_good(tz=tz, interest=interest)
                 if last is not None:
                     events.extend(last.events)
-                state = replace(state, error=exc.reason,
+                state = replace(state, error=exc.reason, hint=exc.hint,
                                 failing_since=state.failing_since or _iso(now))
                 reports.append(SourceReport(source.name, ok=False, error=exc.reason,
-                                            events=last.total if last else 0))
+                                            events=last.total if last else 0, hint=exc.hint))
             else:
                 for warning in result.warnings:
                     log.warning("%s", warning)
@@ -112,6 +112,7 @@ class Syncer:
                     last_change=_iso(now) if result.changed or not state.last_change
                     else state.last_change,
                     error=None,
+                    hint=None,
                     failing_since=None,
                     one_on_one_events=len(result.events),
                 )
