@@ -41,7 +41,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("cadenced")
 
 
-def report(error: CadencedError) -> None:
+def report_error(error: CadencedError) -> None:
     """The one place an error becomes what the user reads."""
     lines = [f"cadenced: {error.message}"]
     if isinstance(error, ConfigError):
@@ -59,7 +59,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CadencedError as exc:
-            report(exc)
+            report_error(exc)
             sys.exit(exc.exit_code)
         except Exception:
             if logging.getLogger().isEnabledFor(logging.DEBUG):
@@ -234,6 +234,49 @@ def run(ctx: click.Context) -> None:
 
     path = Path(ctx.obj["config_path"] or paths.config_file())
     sys.exit(serve(path, paths.state_dir(), paths.runtime_dir()))
+
+
+@main.command()
+@_now_option
+@click.option("--preview", "preview", type=click.Path(dir_okay=False), metavar="FILE.html",
+              help="Write the report's HTML to this file.")
+@click.option("--send", "send", is_flag=True,
+              help="Email it now (at most once per ISO week).")
+@click.option("--force", is_flag=True, help="With --send: send again this week.")
+@click.pass_context
+@handle_errors
+def report(ctx: click.Context, now_text: str | None, preview: str | None, send: bool,
+           force: bool) -> None:
+    """The weekly cadence-health report: print it, preview it, or send it.
+
+    Runs one sync first (like the service), so the report is current. Without
+    --preview or --send it prints the plain-text version.
+    """
+    from daemon.report.render import render_html, render_text
+    from daemon.report.send import report_for, send_report, week_key
+
+    config = _load(ctx).config
+    now = parse_now(now_text, config.owner.tz)
+    if send and config.smtp is None:
+        raise ConfigError("there is no [smtp] section to send the report with",
+                          hint="add [smtp] (see config.example.toml), or use --preview")
+    with Store.open(paths.state_dir()) as store:
+        result = Syncer(config, store).sync(now)
+        weekly = report_for(result.scan.analysis, config, store, now)
+        if preview:
+            Path(preview).write_text(render_html(weekly), encoding="utf-8")
+            click.echo(f"wrote {preview}", err=True)
+        if send:
+            key = week_key(now)
+            marker = store.document("reports", key) or {}
+            if marker.get("sent_at") and not force:
+                click.echo(f"the report for {key} was already sent at {marker['sent_at']} "
+                           "(--force sends it again)", err=True)
+                return
+            sent = send_report(weekly, config, store, now)
+            click.echo(f"sent the report for {sent.week}: {weekly.subject}", err=True)
+        if not preview and not send:
+            click.echo(render_text(weekly))
 
 
 main.add_command(service)

@@ -129,6 +129,139 @@ class Cadence(_Section):
     missed_factor: float = Field(default=1.5, ge=1.0, le=10.0)
 
 
+_SMTP_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+class Smtp(_Section):
+    """``[smtp]``: the user's own mail server, for the weekly report.
+
+    ``port`` is always set after validation (587 for starttls, 465 for ssl, 25 for
+    none). ``sender`` is the TOML key ``from``; None means the owner's address (the
+    caller resolves it). The password is never in the file: see
+    :func:`connectors.smtp.resolve_password`.
+    """
+
+    model_config = ConfigDict(
+        extra="allow", frozen=True, str_strip_whitespace=True, populate_by_name=True
+    )
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    sender: str | None = Field(default=None, alias="from")
+    username: str | None = Field(default=None, min_length=1)
+    password_command: str | None = Field(default=None, min_length=1)
+    ca_file: str | None = Field(default=None, min_length=1)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password_and_default_port(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "password" in data:
+            raise ValueError(
+                "never put the password in the config file in clear: use password_command, "
+                "$CREDENTIALS_DIRECTORY/smtp-password (systemd LoadCredential=) or the keyring"
+            )
+        if data.get("port") is None:
+            security = data.get("security", "starttls")
+            default = _SMTP_DEFAULT_PORTS.get(security) if isinstance(security, str) else None
+            data = {**data, "port": default or 587}
+        return data
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if value.startswith("[") and value.endswith("]"):
+            value = value[1:-1]  # [::1]
+        name, colon, port = value.rpartition(":")
+        if (
+            "://" in value
+            or any(c.isspace() or c in "/@[]" for c in value)
+            or (colon and port.isdigit() and ":" not in name)
+        ):
+            raise ValueError(
+                f"{value!r} is not a host name: write only the name, e.g. "
+                "'smtp.example.com' (the port goes in smtp.port)"
+            )
+        return value
+
+    _norm_sender = field_validator("sender")(
+        classmethod(lambda cls, v: None if v is None else _email(v))
+    )
+
+    @field_validator("password_command")
+    @classmethod
+    def _command(cls, value: str | None) -> str | None:
+        import shlex
+
+        if value is not None:
+            try:
+                argv = shlex.split(value)
+            except ValueError as exc:
+                raise ValueError(f"password_command cannot be split into words: {exc}") from None
+            if not argv:
+                raise ValueError("password_command is empty")
+        return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, value: str | None) -> str | None:
+        return None if value is None else str(Path(value).expanduser())
+
+    @model_validator(mode="after")
+    def _plain_only_on_loopback(self) -> Smtp:
+        if self.security == "none" and not self.is_loopback:
+            raise ValueError(
+                f'security = "none" sends mail (and any password) unencrypted: it is only '
+                f"allowed to localhost, 127.0.0.1 or ::1, not {self.host!r}; "
+                'use "starttls" or "ssl"'
+            )
+        return self
+
+    @property
+    def is_loopback(self) -> bool:
+        """Whether ``host`` is this machine (localhost, 127.0.0.0/8, ::1)."""
+        import ipaddress
+
+        host = self.host.lower()
+        if host in {"localhost", "localhost."}:
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+
+class WeeklyReport(_Section):
+    """``[report]``: the weekly cadence-health email."""
+
+    enabled: bool = True
+    recipients: tuple[str, ...] = ()  # empty: the owner
+    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                     "sunday"] = "monday"
+    time: str = "08:00"
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_email(v) for v in values)
+
+    @field_validator("weekday", mode="before")
+    @classmethod
+    def _weekday(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
+        if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise ValueError(f"{value!r} is not a time of day such as '08:00'")
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
 class Sync(_Section):
     interval_minutes: int = Field(default=15, ge=1, le=1440)
     jitter_seconds: int = Field(default=60, ge=0, le=3600)
@@ -140,6 +273,8 @@ class Config(_Section):
     people: tuple[Person, ...] = ()
     cadence: Cadence = Field(default_factory=Cadence)
     sync: Sync = Field(default_factory=Sync)
+    smtp: Smtp | None = None
+    report: WeeklyReport = Field(default_factory=WeeklyReport)
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

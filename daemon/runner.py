@@ -7,7 +7,10 @@ signals. Jobs:
   missed runs after a suspend run once (coalesced), never silently skipped;
   one at a time;
 - ``heartbeat``: WATCHDOG=1 at half of ``$WATCHDOG_USEC`` (every minute when
-  systemd set no watchdog), and the STATUS line.
+  systemd set no watchdog), and the STATUS line;
+- ``report`` (with ``[smtp]``): a sync at ``[report] weekday/time`` in the owner's
+  zone. Every sync sends the week's report when it is due and not sent yet, so a
+  machine that was off at that time sends it once when it is back.
 
 A failing job is logged and tried again on its next run; it never stops the
 scheduler. SIGTERM abandons a sync between two sources (nothing half-written:
@@ -32,11 +35,14 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from connectors.smtp import MailError
 from daemon.config import Config, LoadedConfig, load_config
 from daemon.errors import CadencedError
 from daemon.notify import Notifier, watchdog_interval
+from daemon.report.send import is_due, report_for, send_report
 from daemon.store import Store, atomic_write
 from daemon.sync import Abandoned, Syncer, SyncResult
 
@@ -118,6 +124,7 @@ class Runner:
             )
             log.info("sync done: %s%s", status_line(self.health, None, self.config.owner.tz),
                      "" if result.wrote_state else " (state unchanged)")
+            self._report_if_due(result, now)
             return result
         except CadencedError as exc:
             log.error("sync failed: %s%s", exc, f" ({exc.hint})" if exc.hint else "")
@@ -127,6 +134,19 @@ class Runner:
             self._sync_lock.release()
             self._publish()
         return None
+
+    def _report_if_due(self, result: SyncResult, now: datetime) -> None:
+        """Send this week's report when it is due; a failure waits for a later sync."""
+        config = self.config
+        if not is_due(config, self.store, now):
+            return
+        try:
+            send_report(report_for(result.scan.analysis, config, self.store, now), config,
+                        self.store, now)
+        except MailError as exc:
+            when = "at the next sync" if exc.transient else "in a day, or after a reload"
+            log.error("weekly report not sent: %s; trying again %s%s", exc, when,
+                      f" ({exc.hint})" if exc.hint else "")
 
     def heartbeat_job(self) -> None:
         self.notifier.watchdog()
@@ -169,6 +189,15 @@ class Runner:
             self.sync_job, IntervalTrigger(minutes=sync.interval_minutes,
                                            jitter=sync.jitter_seconds or None),
             id="sync", name="sync", replace_existing=True, **first)
+        report = self.config.report
+        if report.enabled and self.config.smtp is not None:
+            hour, minute = report.time.split(":")
+            # At the report's time a sync runs; every sync sends the report when due
+            # (so a machine that was off then catches up at its first sync).
+            self.scheduler.add_job(
+                self.sync_job, CronTrigger(day_of_week=report.weekday[:3], hour=int(hour),
+                                           minute=int(minute), timezone=self.config.owner.tz),
+                id="report", name="weekly report", replace_existing=True)
         beat = watchdog_interval(self.environ) or DEFAULT_HEARTBEAT
         self.scheduler.add_job(self.heartbeat_job, IntervalTrigger(seconds=beat),
                                id="heartbeat", name="heartbeat", replace_existing=True)

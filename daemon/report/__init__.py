@@ -1,0 +1,1 @@
+"""The weekly cadence-health report: content, rendering, sending."""
