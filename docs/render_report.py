@@ -26,7 +26,7 @@ from daemon.report.model import Attention, Cell, Report, Row, SourceProblem, Upc
 from daemon.report.render import render_html, render_text
 
 DOCS = Path(__file__).resolve().parent
-DEMO_NOW = "2026-11-20T09:00:00+01:00"
+DEMO_NOW = "2026-11-23T08:00:00+01:00"  # the Monday the report goes out
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
