@@ -31,7 +31,7 @@ from daemon.output import print_status, print_table, to_json
 from daemon.scan import ScanResult
 from daemon.scan import scan as run_scan
 from daemon.service import service
-from daemon.store import Store
+from daemon.store import StateError, Store
 from daemon.sync import Syncer
 
 EXIT_SOURCES_FAILED = 3
@@ -252,7 +252,6 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
     Runs one sync first (like the service), so the report is current. Without
     --preview or --send it prints the plain-text version.
     """
-    from daemon.report.render import render_html, render_text
     from daemon.report.send import report_for, send_report, week_key
 
     config = _load(ctx).config
@@ -260,12 +259,22 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
     if send and config.smtp is None:
         raise ConfigError("there is no [smtp] section to send the report with",
                           hint="add [smtp] (see config.example.toml), or use --preview")
-    with Store.open(paths.state_dir()) as store:
+    try:
+        store = Store.open(paths.state_dir())
+    except StateError as exc:
+        if send or "another cadenced" not in exc.message:
+            raise
+        # The service holds the state: show the report from a fresh read, without history.
+        with Store.open(paths.state_dir(), lock=False) as reader:
+            weekly = report_for(run_scan(config, build_sources(config), now).analysis,
+                                config, reader, now)
+        _show_report(weekly, preview)
+        return
+    with store:
         result = Syncer(config, store).sync(now)
         weekly = report_for(result.scan.analysis, config, store, now)
-        if preview:
-            Path(preview).write_text(render_html(weekly), encoding="utf-8")
-            click.echo(f"wrote {preview}", err=True)
+        if preview or not send:
+            _show_report(weekly, preview)
         if send:
             key = week_key(now)
             marker = store.document("reports", key) or {}
@@ -275,8 +284,16 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
                 return
             sent = send_report(weekly, config, store, now)
             click.echo(f"sent the report for {sent.week}: {weekly.subject}", err=True)
-        if not preview and not send:
-            click.echo(render_text(weekly))
+
+
+def _show_report(weekly: Any, preview: str | None) -> None:
+    from daemon.report.render import render_html, render_text
+
+    if preview:
+        Path(preview).write_text(render_html(weekly), encoding="utf-8")
+        click.echo(f"wrote {preview}", err=True)
+    else:
+        click.echo(render_text(weekly))
 
 
 main.add_command(service)

@@ -263,3 +263,18 @@ def test_calendar_values_cannot_inject_headers_or_markup(tmp_path, inbox):
     html = message.get_body(("html",)).get_content()
     assert "<script" not in html and "onerror=1>" not in html and "<img" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_report_preview_works_while_the_service_holds_the_state(tmp_path, inbox, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    config_path = tmp_path / "config.toml"
+    config_path.write_text("\n".join(_toml(demo_data(tmp_path, inbox.port))))
+    runner = CliRunner()
+    with Store.open(tmp_path / "xdg" / "cadenced"):  # the service
+        shown = runner.invoke(main, ["--config", str(config_path), "report", "--now", MONDAY])
+        assert shown.exit_code == 0, shown.output
+        assert "Tom Becker" in shown.stdout
+        refused = runner.invoke(main, ["--config", str(config_path), "report", "--now", MONDAY,
+                                       "--send"])
+        assert refused.exit_code == 1 and "another cadenced" in refused.stderr
+    assert inbox.messages == []
