@@ -91,6 +91,7 @@ class Runner:
         self._wake = threading.Event()
         self._reload_requested = threading.Event()
         self._sync_lock = threading.Lock()
+        self._publish_lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
             timezone=loaded.config.owner.tz,
             executors={"default": ThreadPoolExecutor(max_workers=2)},
@@ -157,10 +158,14 @@ class Runner:
         return getattr(job, "next_run_time", None) if job is not None else None
 
     def _publish(self) -> None:
-        if self.stopping.is_set():
-            return
-        self.notifier.status(status_line(self.health, self.next_sync(), self.config.owner.tz))
-        self._write_runtime()
+        # Under the lock, so that stop() cannot remove the runtime file between the
+        # check and the write (a heartbeat in flight at shutdown would leave it behind).
+        with self._publish_lock:
+            if self.stopping.is_set():
+                return
+            self.notifier.status(status_line(self.health, self.next_sync(),
+                                             self.config.owner.tz))
+            self._write_runtime()
 
     def _write_runtime(self) -> None:
         jobs = {}
@@ -258,7 +263,7 @@ class Runner:
             pass
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        with contextlib.suppress(OSError):
+        with self._publish_lock, contextlib.suppress(OSError):
             (self.runtime_dir / RUNTIME_FILE).unlink()
 
 
