@@ -245,4 +245,5 @@ def print_status(document: dict[str, Any], console: Console, tz: Any = None) -> 
         return
     runs = ", ".join(f"{job} {_local(at, tz)}" for job, at in sorted(service["next_runs"].items())
                      if at)
-    console.print(f"Service running (pid {service['pid']}); next: {runs}")
+    console.print(f"Service running (pid {service['pid']}); "
+                  + (f"next: {runs}" if runs else "its first sync is running"))

@@ -210,6 +210,8 @@ class Runner:
     def start(self) -> None:
         """First sync, then READY=1, then the scheduler."""
         self.sync_job()
+        if self.stopping.is_set():
+            return  # asked to stop during the first sync: never claim to be ready
         self._schedule(first_sync=None)
         self.scheduler.start()
         self.notifier.ready(status_line(self.health, self.next_sync(), self.config.owner.tz))
