@@ -11,7 +11,6 @@ by hand.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
@@ -19,7 +18,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -29,6 +27,7 @@ import click
 
 from daemon import paths
 from daemon.errors import CadencedError
+from daemon.store import atomic_write
 
 UNIT_NAME = "cadenced.service"
 PLACEHOLDER_LINE = "ExecStart=@EXEC_START@"
@@ -164,23 +163,6 @@ def render(argv: Sequence[str]) -> str:
     return header + "".join(lines)
 
 
-def write_atomically(path: Path, text: str, mode: int = UNIT_MODE) -> None:
-    """Replace ``path`` with ``text`` in one step: a reader sees the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fchmod(file.fileno(), mode)
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
 def _private_tmp_warnings(argv: Sequence[str]) -> list[str]:
     warnings = []
     for arg in argv:
@@ -262,7 +244,8 @@ def install(ctx: click.Context, print_only: bool) -> None:
 
     previous = target.read_text(encoding="utf-8") if target.is_file() else None
     try:
-        write_atomically(target, unit)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, unit.encode(), UNIT_MODE)
     except OSError as exc:
         raise CadencedError(f"cannot write {target}: {exc.strerror or exc}") from None
     # A running service keeps its old definition until restarted; restart it only if
