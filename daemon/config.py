@@ -262,6 +262,24 @@ class WeeklyReport(_Section):
         return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
+class Agenda(_Section):
+    """``[agenda]``: the living 1:1 documents."""
+
+    enabled: bool = True
+    store: Literal["local"] = "local"
+    dir: str | None = None  # default: agendas/ under the data directory (resolved by the caller)
+    lead_hours: float = Field(default=24, gt=0, le=24 * 14)
+    show_cadence: bool = True
+
+
+class Server(_Section):
+    """``[server]``: the local HTTP server for agendas and the overlay feed."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+
+
 class Sync(_Section):
     interval_minutes: int = Field(default=15, ge=1, le=1440)
     jitter_seconds: int = Field(default=60, ge=0, le=3600)
@@ -275,6 +293,8 @@ class Config(_Section):
     sync: Sync = Field(default_factory=Sync)
     smtp: Smtp | None = None
     report: WeeklyReport = Field(default_factory=WeeklyReport)
+    agenda: Agenda = Field(default_factory=Agenda)
+    server: Server = Field(default_factory=Server)
 
     @model_validator(mode="after")
     def _unique(self) -> Config:
@@ -352,6 +372,10 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None,
     if base_dir is not None:
         sources = tuple(_resolve_source(s, base_dir) for s in config.sources)
         config = config.model_copy(update={"sources": sources})
+        if config.agenda.dir is not None:
+            folder = str((base_dir / Path(config.agenda.dir).expanduser()).resolve())
+            config = config.model_copy(
+                update={"agenda": config.agenda.model_copy(update={"dir": folder})})
     warnings = tuple(f"unknown key {k!r} is ignored" for k in _unknown_keys(config, ""))
     return LoadedConfig(config=config, path=path, warnings=warnings)
 

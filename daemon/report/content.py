@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from daemon.agenda.model import Carried
 from daemon.config import Config
 from daemon.model import Occurrence
 from daemon.output import cadence_words
@@ -74,8 +75,12 @@ def _moved_or_short(occ: Occurrence, shortened: timedelta) -> bool:
     return occ.start != occ.original_start or occ.planned - occ.actual >= shortened
 
 
-def attention_for(rel: Relationship, config: Config, now: datetime) -> Attention | None:
-    """Why a relationship needs care and what to do next, or None when it is fine."""
+def attention_for(rel: Relationship, config: Config, now: datetime,
+                  overdue: Sequence[Carried] = ()) -> Attention | None:
+    """Why a relationship needs care and what to do next, or None when it is fine.
+
+    ``overdue`` are the relationship's open action items past their due date.
+    """
     tz = now.tzinfo
     first = _first_name(rel)
     reasons: list[tuple[float, str, str]] = []  # (urgency, reason, next step)
@@ -113,6 +118,16 @@ def attention_for(rel: Relationship, config: Config, now: datetime) -> Attention
                                       "or cut short",
                         f"Protect the slot: find a time that both of you can keep, "
                         f"and give {first} the full length."))
+    if overdue:
+        oldest = min(overdue, key=lambda c: (c.item.due or now.date(), c.first_seen))
+        owner = f"{oldest.item.owner}: " if oldest.item.owner else ""
+        due = f", due {oldest.item.due:%d %b}" if oldest.item.due else ""
+        count = len(overdue)
+        reasons.append((6.0 + count,
+                        f"{count} action item{'s' if count != 1 else ''} overdue "
+                        f"(oldest: {owner}{oldest.item.text}{due})",
+                        "Go through the open action items together: finish, re-date or drop "
+                        "each one."))
     if not reasons:
         return None
     reasons.sort(key=lambda r: -r[0])
@@ -218,12 +233,17 @@ def row_for(rel: Relationship, analysis: Analysis, config: Config, now: datetime
 
 def build_report(analysis: Analysis, config: Config, now: datetime,
                  sources: Sequence[SourceStatus] = (),
-                 agenda_links: Mapping[tuple[str, datetime], str] | None = None) -> Report:
-    """The report for the ISO week ``now`` is in. ``now`` should be in the owner's zone."""
+                 agenda_links: Mapping[tuple[str, datetime], str] | None = None,
+                 overdue: Mapping[str, Sequence[Carried]] | None = None) -> Report:
+    """The report for the ISO week ``now`` is in. ``now`` should be in the owner's zone.
+
+    ``overdue`` maps a person to their open action items past due (from the agendas).
+    """
     agenda_links = agenda_links or {}
+    overdue = overdue or {}
     attention = []
     for rel in analysis.relationships:
-        found = attention_for(rel, config, now)
+        found = attention_for(rel, config, now, overdue.get(rel.person, ()))
         if found is not None:
             attention.append(found)
     attention.sort(key=lambda a: (-a.urgency, a.name.lower()))

@@ -1,0 +1,107 @@
+"""What the weekly report says, computed from an analysis (pure)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from daemon.agenda.model import ActionItem, Carried
+from daemon.report.content import build_report, strip
+from daemon.rules import analyze
+
+from conftest import at, config, one_on_one
+
+ADA = {"name": "Ada Lovelace", "email": "ada@example.com"}
+GRACE = {"name": "Grace Hopper", "email": "grace@example.com"}
+MONDAY = at("2026-11-23T08:00")
+WEEKLY = "FREQ=WEEKLY;BYDAY=MO"
+
+
+def ada_weekly(**kw):
+    return one_on_one("ada", at("2026-01-05T10:00"), rrule=WEEKLY, **kw)
+
+
+def grace_weekly(**kw):
+    return one_on_one("grace", at("2026-01-06T11:00"), rrule="FREQ=WEEKLY;BYDAY=TU",
+                      other="grace@example.com", **kw)
+
+
+def report(events, people=(ADA, GRACE), **kw):
+    cfg = config(people)
+    return build_report(analyze(events, cfg, MONDAY), cfg, MONDAY, **kw)
+
+
+def test_healthy_relationships_make_a_calm_subject():
+    weekly = report([ada_weekly(), grace_weekly()])
+    assert weekly.subject == "1:1s: all 2 on track (week 48)"
+    assert weekly.attention == ()
+    assert [c.kind for c in weekly.rows[0].strip] == ["held"] * 12
+
+
+def test_open_gap_comes_first_with_days_cadence_and_a_next_step():
+    ended = one_on_one("ada", at("2026-01-05T10:00"),
+                       rrule="FREQ=WEEKLY;BYDAY=MO;UNTIL=20261026T235900Z")
+    weekly = report([ended, grace_weekly()])
+    assert weekly.subject == "1:1s: 1 needs attention, 1 on track (week 48)"
+    [first] = weekly.attention
+    assert first.name == "Ada Lovelace"
+    assert first.reasons[0] == "No 1:1 for 28 days (cadence: weekly)"
+    assert "Nothing booked" in first.reasons[1]
+    assert first.next_step.startswith("Book a 1:1 with Ada this week.")
+    assert [r.name for r in weekly.rows] == ["Ada Lovelace", "Grace Hopper"]
+    assert [c.kind for c in weekly.rows[0].strip[-4:]] == ["held", "missed", "missed", "missed"]
+
+
+def test_three_of_the_last_six_moved_or_shortened_needs_attention():
+    moves = [one_on_one("ada", at(f"2026-11-{d}T15:00"), recurrence_id=at(f"2026-11-{d}T10:00"))
+             for d in ("02", "09", "16")]
+    weekly = report([ada_weekly(), *moves, grace_weekly()])
+    [ada] = weekly.attention
+    assert ada.reasons == ("3 of the last 6 1:1s were moved or cut short",)
+    assert "Protect the slot" in ada.next_step
+    assert [c.kind for c in weekly.rows[0].strip[-3:]] == ["moved"] * 3
+
+
+def test_overdue_action_items_need_attention():
+    item = Carried(ActionItem(False, "send the promotion packet", "Ada", date(2026, 11, 13)),
+                   first_seen=date(2026, 11, 2), carried=2, overdue=True)
+    weekly = report([ada_weekly(), grace_weekly()], overdue={"ada@example.com": [item]})
+    [ada] = weekly.attention
+    assert ada.reasons == ("1 action item overdue (oldest: Ada: send the promotion packet, "
+                           "due 13 Nov)",)
+
+
+def test_cancelled_week_and_a_missed_week_in_the_strip():
+    weekly = report([ada_weekly(exdates=[at("2026-11-16T10:00")]), grace_weekly()])
+    row = weekly.rows[0] if weekly.rows[0].person == "ada@example.com" else weekly.rows[1]
+    assert row.strip[-1].kind == "cancelled"
+    assert row.strip[-1].week_start == date(2026, 11, 16)
+    assert row.held == 11 and row.expected == 12  # 12 Mondays planned from 31 Aug
+
+
+def test_expected_follows_the_series_across_a_cadence_change():
+    weekly_then = one_on_one("w", at("2026-01-05T10:00"),
+                             rrule="FREQ=WEEKLY;BYDAY=MO;UNTIL=20260928T235900Z")
+    biweekly = one_on_one("b", at("2026-10-05T10:00"), rrule="FREQ=WEEKLY;INTERVAL=2;BYDAY=MO")
+    cfg = config([ADA])
+    analysis = analyze([weekly_then, biweekly], cfg, MONDAY)
+    [rel] = analysis.relationships
+    weekly = build_report(analysis, cfg, MONDAY)
+    [row] = weekly.rows
+    assert row.expected == row.held  # every planned slot was held
+    assert row.minutes_held == row.minutes_planned == 30 * row.held
+    assert [c.kind for c in strip(rel, MONDAY)[-4:]] == ["none", "held", "none", "held"]
+
+
+def test_trend_compares_the_last_four_weeks_with_the_four_before():
+    gaps = [at("2026-11-02T10:00"), at("2026-11-09T10:00")]
+    weekly = report([ada_weekly(exdates=gaps), grace_weekly()])
+    ada = next(r for r in weekly.rows if r.person == "ada@example.com")
+    assert (ada.trend, ada.trend_text) == (
+        "worse", "2 held in the last 4 weeks, 4 in the 4 weeks before")
+
+
+def test_this_week_lists_booked_meetings_in_order():
+    weekly = report([ada_weekly(), grace_weekly()])
+    assert [(u.name, u.start) for u in weekly.this_week] == [
+        ("Ada Lovelace", at("2026-11-23T10:00")), ("Grace Hopper", at("2026-11-24T11:00"))]
+    assert weekly.this_week[0].end - weekly.this_week[0].start == timedelta(minutes=30)
