@@ -24,10 +24,17 @@ def test_example_config_loads_and_documents_every_key():
     # Every field of every section appears in the example, so it can't rot.
     text = (ROOT / "config.example.toml").read_text()
     data = tomllib.loads(text)
-    sections = {"owner": (data["owner"], config.owner), "sources": (data["sources"][0],
-                config.sources[0]), "people": (data["people"][0], config.people[0]),
-                "cadence": (data["cadence"], config.cadence), "sync": (data["sync"], config.sync),
-                "report": (data["report"], config.report), "smtp": (data["smtp"], config.smtp)}
+    sections = {
+        "owner": (data["owner"], config.owner),
+        "sources": (data["sources"][0], config.sources[0]),
+        "people": (data["people"][0], config.people[0]),
+        "cadence": (data["cadence"], config.cadence),
+        "sync": (data["sync"], config.sync),
+        "report": (data["report"], config.report),
+        "smtp": (data["smtp"], config.smtp),
+        "agenda": (data["agenda"], config.agenda),
+        "server": (data["server"], config.server),
+    }
     for name, (section, model) in sections.items():
         keys = {field.alias or key for key, field in type(model).model_fields.items()}
         documented = set(section) | {k for k in keys if f"# {k} =" in text}
