@@ -1,0 +1,1 @@
+"""Living agenda documents, one per 1:1 relationship."""
