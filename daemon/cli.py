@@ -233,7 +233,66 @@ def run(ctx: click.Context) -> None:
     from daemon.runner import serve
 
     path = Path(ctx.obj["config_path"] or paths.config_file())
-    sys.exit(serve(path, paths.state_dir(), paths.runtime_dir()))
+    sys.exit(serve(path, paths.state_dir(), paths.runtime_dir(), paths.data_dir()))
+
+
+@main.command()
+@_now_option
+@click.option("--person", metavar="EMAIL", help="Only this person's agenda.")
+@click.option("--print", "show", is_flag=True,
+              help="Show the documents as they would be; write nothing.")
+@click.pass_context
+@handle_errors
+def agenda(ctx: click.Context, now_text: str | None, person: str | None, show: bool) -> None:
+    """Prepare the agendas of the 1:1s due now (or show them).
+
+    Before each 1:1 (agenda.lead_hours ahead) its section is added to the
+    person's living document: carried-over action items, queued topics, prompts.
+    """
+    from daemon.agenda.prepare import local_store, prepare
+
+    config = _load(ctx).config
+    now = parse_now(now_text, config.owner.tz)
+    who = person.lower() if person else None
+    store = local_store(config, paths.data_dir())
+    if show:
+        with Store.open(paths.state_dir(), lock=False) as reader:
+            analysis = run_scan(config, build_sources(config), now).analysis
+            for prepared in prepare(analysis, config, store, reader, now, person=who,
+                                    write=False):
+                if prepared.text is not None and (who or prepared.added or prepared.updated):
+                    click.echo(f"==> {store.path(prepared.person)}")
+                    click.echo(prepared.text)
+        return
+    with Store.open(paths.state_dir()) as state:
+        done: list[Any] = []
+
+        def step(analysis: Any, moment: datetime) -> None:
+            done.extend(prepare(analysis, config, store, state, moment, person=who))
+
+        Syncer(config, state).sync(now, steps=[step])
+    changed = [p for p in done if p.added or p.updated]
+    for prepared in changed:
+        click.echo(f"{store.path(prepared.person)}: {len(prepared.added)} section(s) added, "
+                   f"{len(prepared.updated)} updated")
+    if not changed:
+        click.echo("nothing due: every upcoming 1:1 in the next "
+                   f"{config.agenda.lead_hours:g} hours already has its section", err=True)
+
+
+@main.command()
+@click.pass_context
+@handle_errors
+def serve(ctx: click.Context) -> None:
+    """Serve the agendas and the overlay calendar feed on this machine (see [server])."""
+    from daemon.runner import serve as run_service
+
+    path = Path(ctx.obj["config_path"] or paths.config_file())
+    config = load_config(path).config
+    if not config.server.enabled:
+        raise ConfigError("the server is off", hint="set enabled = true under [server]; "
+                          "`cadenced run` then serves too")
+    sys.exit(run_service(path, paths.state_dir(), paths.runtime_dir(), paths.data_dir()))
 
 
 @main.command()

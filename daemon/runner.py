@@ -39,6 +39,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from connectors.smtp import MailError
+from daemon.agenda.prepare import local_store, prepare, upcoming_meetings
+from daemon.agenda.server import AgendaServer, new_secret, overlay_calendar
 from daemon.config import Config, LoadedConfig, load_config
 from daemon.errors import CadencedError
 from daemon.notify import Notifier, watchdog_interval
@@ -77,15 +79,20 @@ class Runner:
     def __init__(self, loaded: LoadedConfig, store: Store, *, notifier: Notifier,
                  runtime_dir: Path, reload: Callable[[], LoadedConfig],
                  clock: Callable[[], datetime] | None = None,
-                 environ: dict[str, str] | None = None) -> None:
+                 environ: dict[str, str] | None = None,
+                 data_dir: Path | None = None) -> None:
         self.loaded = loaded
         self.store = store
         self.notifier = notifier
         self.runtime_dir = runtime_dir
         self.reload_config = reload
+        data_dir = data_dir or runtime_dir.parent / "data"
         self.clock = clock or (lambda: datetime.now(UTC))
         self.environ = environ if environ is not None else dict(os.environ)
         self.syncer = Syncer(loaded.config, store)
+        self.agendas = local_store(loaded.config, data_dir)
+        self.last_analysis: Any = None
+        self.server: AgendaServer | None = None
         self.health = Health()
         self.stopping = threading.Event()
         self._wake = threading.Event()
@@ -112,7 +119,8 @@ class Runner:
         try:
             now = self.clock().astimezone(self.config.owner.tz)
             try:
-                result = self.syncer.sync(now, stop=self.stopping.is_set)
+                result = self.syncer.sync(now, stop=self.stopping.is_set,
+                                          steps=self._steps())
             except Abandoned:
                 log.info("sync abandoned for shutdown; the state is unchanged")
                 return None
@@ -135,6 +143,48 @@ class Runner:
             self._sync_lock.release()
             self._publish()
         return None
+
+    def _steps(self) -> list[Callable[[Any, datetime], None]]:
+        """What runs after each sync, before its one commit: the agendas."""
+        if not self.config.agenda.enabled:
+            return []
+        agendas = self.agendas
+
+        def prepare_agendas(analysis: Any, now: datetime) -> None:
+            self.last_analysis = analysis
+            prepare(analysis, self.config, agendas, self.store, now)
+
+        return [prepare_agendas]
+
+    def start_server(self) -> None:
+        """The agenda pages and the overlay feed, when ``[server] enabled``."""
+        settings = self.config.server
+        if not settings.enabled:
+            return
+        secret = server_secret(self.store)
+        self.store.commit()
+        tz = self.config.owner.tz
+
+        def feed() -> bytes:
+            if self.last_analysis is None:
+                return overlay_calendar([], now=self.clock().astimezone(tz))
+            now = self.clock().astimezone(tz)
+            return overlay_calendar(
+                [(meeting, self.agendas.url(person), name)
+                 for meeting, person, name in upcoming_meetings(self.last_analysis, now)],
+                now=now)
+
+        def index() -> list[tuple[str, str]]:
+            names = {r.person: r.name for r in (self.last_analysis.relationships
+                                                if self.last_analysis else ())}
+            return [(person, names.get(person, person)) for person in self.agendas.people()]
+
+        self.server = AgendaServer(host=settings.host, port=settings.port, secret=secret,
+                                   store=self.agendas, feed=feed, index=index)
+        self.server.start()
+        self.agendas.base_url = self.server.base_url
+        log.info("agenda server on %s:%d (its address with the secret: cadenced status)",
+                 settings.host, self.server.port)
 
     def _report_if_due(self, result: SyncResult, now: datetime) -> None:
         """Send this week's report when it is due; a failure waits for a later sync."""
@@ -177,6 +227,7 @@ class Runner:
             "last_sync": self.health.last_sync.isoformat() if self.health.last_sync else None,
             "next_runs": jobs,
             "last_success": dict(self.syncer.last_success),
+            "server": self.server.base_url if self.server is not None else None,
         }
         try:
             self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -208,7 +259,8 @@ class Runner:
                                id="heartbeat", name="heartbeat", replace_existing=True)
 
     def start(self) -> None:
-        """First sync, then READY=1, then the scheduler."""
+        """The server, the first sync, then READY=1, then the scheduler."""
+        self.start_server()
         self.sync_job()
         if self.stopping.is_set():
             return  # asked to stop during the first sync: never claim to be ready
@@ -265,11 +317,24 @@ class Runner:
             pass
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.server is not None:
+            self.server.stop()
         with self._publish_lock, contextlib.suppress(OSError):
             (self.runtime_dir / RUNTIME_FILE).unlink()
 
 
-def serve(config_path: Path, state_dir: Path, runtime_dir: Path) -> int:
+def server_secret(store: Store) -> str:
+    """The random path segment of the agenda server's addresses, made once and kept."""
+    found = store.document("server", "secret")
+    if found:
+        return str(found["value"])
+    secret = new_secret()
+    store.save_document("server", "secret", {"value": secret})
+    return secret
+
+
+def serve(config_path: Path, state_dir: Path, runtime_dir: Path,
+          data_dir: Path | None = None) -> int:
     """Run the service until SIGTERM/SIGINT. Returns the exit status."""
     loaded = load_config(config_path)
     for warning in loaded.warnings:
@@ -277,7 +342,7 @@ def serve(config_path: Path, state_dir: Path, runtime_dir: Path) -> int:
     notifier = Notifier.from_environ()
     store = Store.open(state_dir)
     runner = Runner(loaded, store, notifier=notifier, runtime_dir=runtime_dir,
-                    reload=lambda: load_config(config_path))
+                    reload=lambda: load_config(config_path), data_dir=data_dir)
     signal.signal(signal.SIGTERM, lambda *_: runner.request_stop())
     signal.signal(signal.SIGINT, lambda *_: runner.request_stop())
     signal.signal(signal.SIGHUP, lambda *_: runner.request_reload())

@@ -9,7 +9,7 @@ at the end, and only when something in it changed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +19,7 @@ from connectors.base import CalendarSource, ReadResult
 from connectors.registry import build_sources
 from daemon.config import Config
 from daemon.detection import Directory
-from daemon.errors import SourceError
+from daemon.errors import CadencedError, SourceError
 from daemon.history import History, Seen, depart, from_json, observe, to_json
 from daemon.model import Event, SourceReport
 from daemon.rules import Analysis, analyze, finding_key
@@ -73,11 +73,14 @@ class Syncer:
             self._not_before[source.name] = now + result.refresh
         return result
 
-    def sync(self, now: datetime, *, stop: Callable[[], bool] = lambda: False) -> SyncResult:
+    def sync(self, now: datetime, *, stop: Callable[[], bool] = lambda: False,
+             steps: Sequence[Callable[[Analysis, datetime], None]] = ()) -> SyncResult:
         """One cycle at ``now``. Raises only for state errors, never for a source.
 
         ``stop`` is asked between sources: when it says so, the cycle is abandoned
         with nothing written (:class:`Abandoned`); the state stays as it was.
+        ``steps`` run after the analysis and before the one commit (agendas); a
+        step that fails is logged and the cycle goes on.
         """
         config = self.config
         tz = config.owner.tz
@@ -139,6 +142,13 @@ class Syncer:
             self.store.save_document("history", "history", to_json(updated))
         first_seen = self._remember_findings(analysis, now)
         self.store.replace_documents("people", people_summary(analysis))
+        for step in steps:
+            try:
+                step(analysis, now)
+            except CadencedError as exc:
+                log.error("%s%s", exc, f" ({exc.hint})" if exc.hint else "")
+            except Exception:
+                log.exception("a step after the sync failed; it runs again next cycle")
         if self.store.dirty():
             # The time of the last good read alone is no reason to write the state;
             # it rides along with real changes (the service also publishes it live).

@@ -40,7 +40,7 @@ def demo_report() -> Report:
     """The report for the bundled demo, as the service would send it on the demo's date."""
     from connectors.registry import build_sources
     from daemon.config import load_config
-    from daemon.report.content import SourceStatus, build_report, week_start
+    from daemon.report.content import SourceStatus, build_report
     from daemon.scan import scan
 
     with resources.as_file(resources.files("daemon") / "demo") as folder:

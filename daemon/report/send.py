@@ -119,5 +119,8 @@ def send_report(report: Report, config: Config, store: Store, now: datetime, *,
 
 
 def report_for(analysis: Analysis, config: Config, store: Store, now: datetime) -> Report:
-    return build_report(analysis, config, now.astimezone(config.owner.tz),
-                        sources=source_statuses(store.sources()))
+    from daemon.agenda.prepare import overdue_items
+
+    local = now.astimezone(config.owner.tz)
+    return build_report(analysis, config, local, sources=source_statuses(store.sources()),
+                        overdue=overdue_items(store, local.date()))
