@@ -24,6 +24,7 @@ from rich.console import Console
 
 from connectors.registry import build_sources
 from daemon import paths
+from daemon.agenda.prepare import agenda_step, local_store
 from daemon.config import LoadedConfig, load_config
 from daemon.errors import CadencedError, ConfigError
 from daemon.logs import setup_logging
@@ -171,7 +172,8 @@ def sync(ctx: click.Context, now_text: str | None, as_json: bool) -> None:
     config = loaded.config
     now = parse_now(now_text, config.owner.tz)
     with Store.open(paths.state_dir()) as store:
-        result = Syncer(config, store).sync(now)
+        steps = agenda_step(config, local_store(config, paths.data_dir()), store)
+        result = Syncer(config, store).sync(now, steps=steps)
     _print_result(result.scan, as_json, result.first_seen)
 
 
@@ -270,7 +272,7 @@ def agenda(ctx: click.Context, now_text: str | None, person: str | None, show: b
         def step(analysis: Any, moment: datetime) -> None:
             done.extend(prepare(analysis, config, store, state, moment, person=who))
 
-        Syncer(config, state).sync(now, steps=[step])
+        Syncer(config, state).sync(now, steps=[step])  # the person's agenda, even if off
     changed = [p for p in done if p.added or p.updated]
     for prepared in changed:
         click.echo(f"{store.path(prepared.person)}: {len(prepared.added)} section(s) added, "
@@ -330,7 +332,8 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
         _show_report(weekly, preview)
         return
     with store:
-        result = Syncer(config, store).sync(now)
+        steps = agenda_step(config, local_store(config, paths.data_dir()), store)
+        result = Syncer(config, store).sync(now, steps=steps)
         weekly = report_for(result.scan.analysis, config, store, now)
         if preview or not send:
             _show_report(weekly, preview)

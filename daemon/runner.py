@@ -39,7 +39,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from connectors.smtp import MailError
-from daemon.agenda.prepare import local_store, prepare, upcoming_meetings
+from daemon.agenda.prepare import agenda_step, local_store, upcoming_meetings
 from daemon.agenda.server import AgendaServer, new_secret, overlay_calendar
 from daemon.config import Config, LoadedConfig, load_config
 from daemon.errors import CadencedError
@@ -146,15 +146,9 @@ class Runner:
 
     def _steps(self) -> list[Callable[[Any, datetime], None]]:
         """What runs after each sync, before its one commit: the agendas."""
-        if not self.config.agenda.enabled:
-            return []
-        agendas = self.agendas
-
-        def prepare_agendas(analysis: Any, now: datetime) -> None:
-            self.last_analysis = analysis
-            prepare(analysis, self.config, agendas, self.store, now)
-
-        return [prepare_agendas]
+        def remember(analysis: Any, now: datetime) -> None:
+            self.last_analysis = analysis  # for the overlay feed
+        return [remember, *agenda_step(self.config, self.agendas, self.store)]
 
     def start_server(self) -> None:
         """The agenda pages and the overlay feed, when ``[server] enabled``."""

@@ -72,3 +72,18 @@ def _restore_root_logging():
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _private_xdg(tmp_path_factory, monkeypatch):
+    """No test reads or writes the real home: every XDG directory is a temporary one.
+
+    Subprocesses inherit these too. A test that needs its own sets them again.
+    """
+    base = tmp_path_factory.mktemp("xdg")
+    for variable, folder in (("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"),
+                             ("XDG_DATA_HOME", "data"), ("XDG_RUNTIME_DIR", "run")):
+        monkeypatch.setenv(variable, str(base / folder))
+    for variable in ("STATE_DIRECTORY", "RUNTIME_DIRECTORY", "CREDENTIALS_DIRECTORY",
+                     "NOTIFY_SOCKET", "WATCHDOG_USEC", "JOURNAL_STREAM"):
+        monkeypatch.delenv(variable, raising=False)

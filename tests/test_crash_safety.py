@@ -94,7 +94,10 @@ class Scenario:
     env: dict[str, str]
 
     def environ(self, state_home: Path) -> dict[str, str]:
-        return {**self.env, "XDG_STATE_HOME": str(state_home)}
+        # The agendas live in the data directory: keep it inside the copied home too,
+        # so that every run starts from the same "before".
+        return {**self.env, "XDG_STATE_HOME": str(state_home),
+                "XDG_DATA_HOME": str(state_home / "data")}
 
     def copy_before(self, name: str) -> Path:
         """A fresh copy of the "before" state home; returns it."""

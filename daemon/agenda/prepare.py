@@ -14,6 +14,7 @@ store, table ``agendas``, one document per person.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -117,6 +118,11 @@ def prepare(analysis: Analysis, config: Config, store: AgendaStore, state: Store
             original = text
             by_key = {meeting_key(o.uid, o.original_start): o for o in rel.occurrences}
             for section in parse(text, tz=tz).sections:
+                if section.key and section.key not in carry.carried_into:
+                    # Written, but the state that records it was lost (a crash between
+                    # the document's write and the state's): remember it from the section.
+                    carry = CarryState({**carry.carried_into,
+                                        section.key: tuple(i.key for i in section.items)})
                 occ = by_key.get(section.key or "")
                 if occ is not None:
                     changed = update_section(text, _meeting(occ, now), tz=tz)
@@ -186,3 +192,18 @@ def upcoming_meetings(analysis: Analysis, now: datetime, days: int = 14) -> list
     return [(_meeting(o, now), rel.person, rel.name)
             for rel in analysis.relationships for o in rel.occurrences
             if o.end > now and o.start <= end]
+
+
+def agenda_step(config: Config, agendas: AgendaStore, state: Store,
+                collected: list[Prepared] | None = None,
+                ) -> list[Callable[[Analysis, datetime], None]]:
+    """The per-sync step that prepares agendas (none when ``[agenda]`` is off)."""
+    if not config.agenda.enabled:
+        return []
+
+    def step(analysis: Analysis, now: datetime) -> None:
+        done = prepare(analysis, config, agendas, state, now)
+        if collected is not None:
+            collected.extend(done)
+
+    return [step]
