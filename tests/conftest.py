@@ -87,3 +87,17 @@ def _private_xdg(tmp_path_factory, monkeypatch):
     for variable in ("STATE_DIRECTORY", "RUNTIME_DIRECTORY", "CREDENTIALS_DIRECTORY",
                      "NOTIFY_SOCKET", "WATCHDOG_USEC", "JOURNAL_STREAM"):
         monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
+def demo(tmp_path):
+    """The bundled demo's configuration as a dict, its calendar copied into tmp_path."""
+    import shutil
+    import tomllib
+    from importlib import resources
+
+    folder = resources.files("daemon") / "demo"
+    shutil.copy(folder / "demo.ics", tmp_path / "demo.ics")
+    data = tomllib.loads((folder / "config.toml").read_text())
+    data["sources"][0]["url"] = str(tmp_path / "demo.ics")
+    return data

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tomllib
 import urllib.request
 from datetime import datetime, timedelta
-from importlib import resources
 
 import pytest
 from click.testing import CliRunner
@@ -30,13 +27,9 @@ def at(text):
 
 
 @pytest.fixture
-def demo(tmp_path):
-    demo = resources.files("daemon") / "demo"
-    shutil.copy(demo / "demo.ics", tmp_path / "demo.ics")
-    data = tomllib.loads((demo / "config.toml").read_text())
-    data["sources"][0]["url"] = str(tmp_path / "demo.ics")
-    data["agenda"] = {"dir": str(tmp_path / "agendas")}
-    return data
+def demo(demo, tmp_path):
+    demo["agenda"] = {"dir": str(tmp_path / "agendas")}
+    return demo
 
 
 def run_cycle(config, state, agendas, now):

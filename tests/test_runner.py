@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import tomllib
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 
 import pytest
 
@@ -25,13 +22,9 @@ class Clock:
 
 
 @pytest.fixture
-def demo(tmp_path):
-    demo = resources.files("daemon") / "demo"
-    shutil.copy(demo / "demo.ics", tmp_path / "demo.ics")
-    data = tomllib.loads((demo / "config.toml").read_text())
-    data["sources"][0]["url"] = str(tmp_path / "demo.ics")
-    data["sync"] = {"interval_minutes": 15, "jitter_seconds": 0}
-    return data
+def demo(demo):
+    demo["sync"] = {"interval_minutes": 15, "jitter_seconds": 0}
+    return demo
 
 
 @pytest.fixture
