@@ -34,7 +34,7 @@ import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -286,12 +286,3 @@ def _lock(directory: Path) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
-
-
-@contextlib.contextmanager
-def opened(directory: Path, *, lock: bool = True) -> Iterator[Store]:
-    store = Store.open(directory, lock=lock)
-    try:
-        yield store
-    finally:
-        store.close()

@@ -49,11 +49,6 @@ def known_zone(tzid: str) -> str | None:
     return None
 
 
-def is_known_zone(tzid: str) -> bool:
-    """True when icalendar resolves ``tzid`` without the feed's VTIMEZONE."""
-    return known_zone(tzid) is not None
-
-
 def _param(value: str) -> str:
     return f'"{value}"' if any(c in value for c in ':;,') else value
 
