@@ -8,6 +8,7 @@ the environment: the CLI loads the config and passes it in.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass
@@ -29,6 +30,17 @@ def _email(value: str) -> str:
     if not _EMAIL.match(value):
         raise ValueError(f"{value!r} is not an email address")
     return value.lower()
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine: localhost, 127.0.0.0/8 or ::1."""
+    host = host.strip().lower().strip("[]")
+    if host in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def system_timezone_name() -> str:
@@ -223,15 +235,7 @@ class Smtp(_Section):
     @property
     def is_loopback(self) -> bool:
         """Whether ``host`` is this machine (localhost, 127.0.0.0/8, ::1)."""
-        import ipaddress
-
-        host = self.host.lower()
-        if host in {"localhost", "localhost."}:
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback_host(self.host)
 
 
 class WeeklyReport(_Section):

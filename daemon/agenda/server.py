@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import re
 import secrets
@@ -44,6 +43,7 @@ from icalendar import Calendar, Event
 from daemon.agenda.html import page, render_document
 from daemon.agenda.model import Meeting
 from daemon.agenda.stores import InvalidPerson, LocalAgendaStore
+from daemon.config import is_loopback_host
 from daemon.errors import CadencedError
 
 __all__ = ["SECURITY_HEADERS", "AgendaServer", "new_secret", "overlay_calendar"]
@@ -207,7 +207,7 @@ class AgendaServer:
         self._thread = threading.Thread(target=server.serve_forever, name="cadenced-serve",
                                         daemon=True)
         self._thread.start()
-        if not _is_loopback(self.host):
+        if not is_loopback_host(self.host):
             log.warning("the agenda server listens on %s, reachable from other machines; "
                         "anyone who learns its address can read your 1:1 documents",
                         self.host)
@@ -297,15 +297,6 @@ class AgendaServer:
 def _not_found(message: str) -> tuple[int, str, bytes]:
     body = page(f"<main>\n<p>{escape(message)}</p>\n</main>", title="Not found")
     return HTTPStatus.NOT_FOUND, "text/html; charset=utf-8", body.encode()
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _Server(ThreadingHTTPServer):
