@@ -97,6 +97,13 @@ def is_booked(occ: Occurrence) -> bool:
     return not occ.cancelled and not occ.declined
 
 
+def moved_or_cut_short(occ: Occurrence, shortened: timedelta) -> bool:
+    """Booked, but moved or at least ``shortened`` shorter than planned: what the
+    ``rescheduled`` and ``shortened`` flags say of one occurrence."""
+    return is_booked(occ) and (occ.start != occ.original_start
+                               or occ.planned - occ.actual >= shortened)
+
+
 def analyze(events: Iterable[Event], config: Config, now: datetime,
             history: History | None = None) -> Analysis:
     """Relationships and their flags. ``now`` must be timezone-aware.

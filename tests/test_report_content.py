@@ -89,7 +89,8 @@ def test_expected_follows_the_series_across_a_cadence_change():
     [row] = weekly.rows
     assert row.expected == row.held  # every planned slot was held
     assert row.minutes_held == row.minutes_planned == 30 * row.held
-    assert [c.kind for c in strip(rel, MONDAY)[-4:]] == ["none", "held", "none", "held"]
+    assert [c.kind for c in strip(rel, MONDAY, shortened=timedelta(minutes=5))[-4:]] == [
+        "none", "held", "none", "held"]
 
 
 def test_trend_compares_the_last_four_weeks_with_the_four_before():
@@ -105,3 +106,18 @@ def test_this_week_lists_booked_meetings_in_order():
     assert [(u.name, u.start) for u in weekly.this_week] == [
         ("Ada Lovelace", at("2026-11-23T10:00")), ("Grace Hopper", at("2026-11-24T11:00"))]
     assert weekly.this_week[0].end - weekly.this_week[0].start == timedelta(minutes=30)
+
+
+def test_strip_uses_the_configured_shortened_minutes_like_the_rules():
+    # 8 minutes short with shortened_minutes = 10: not "shortened" for the rules,
+    # so not "cut short" in the strip either.
+    cut = one_on_one("ada", at("2026-11-16T10:00"), 22, recurrence_id=at("2026-11-16T10:00"))
+    cfg = config([ADA, GRACE], shortened_minutes=10)
+    weekly = build_report(analyze([ada_weekly(), cut, grace_weekly()], cfg, MONDAY), cfg, MONDAY)
+    ada = next(r for r in weekly.rows if r.person == "ada@example.com")
+    assert ada.strip[-1].kind == "held"
+    strict = config([ADA, GRACE], shortened_minutes=5)
+    weekly = build_report(analyze([ada_weekly(), cut, grace_weekly()], strict, MONDAY), strict,
+                          MONDAY)
+    assert next(r for r in weekly.rows if r.person == "ada@example.com").strip[-1].kind == \
+        "shortened"

@@ -27,7 +27,8 @@ from daemon.agenda.prompts import choose
 from daemon.agenda.stores import AgendaStore, LocalAgendaStore, with_retry
 from daemon.config import Config
 from daemon.model import Occurrence
-from daemon.rules import Analysis, Relationship, is_booked
+from daemon.output import days_between
+from daemon.rules import Analysis, Relationship, is_booked, moved_or_cut_short
 from daemon.store import Store
 
 log = logging.getLogger(__name__)
@@ -61,14 +62,13 @@ def context_line(rel: Relationship, now: datetime, shortened: timedelta) -> str:
     """Last held, and how many of the recent ones moved or were cut short."""
     parts = []
     if rel.last_held is not None:
-        days = (now.date() - rel.last_held.astimezone(now.tzinfo).date()).days
+        days = days_between(rel.last_held, now)
         parts.append("Last held today" if days == 0 else
                      "Last held yesterday" if days == 1 else f"Last held {days} days ago")
     else:
         parts.append("First 1:1")
     recent = [o for o in rel.occurrences if o.original_start <= now][-6:]
-    eroded = sum(1 for o in recent if not o.cancelled and not o.declined
-                 and (o.start != o.original_start or o.planned - o.actual >= shortened))
+    eroded = sum(1 for o in recent if moved_or_cut_short(o, shortened))
     cancelled = sum(1 for o in recent if o.cancelled or o.declined)
     if recent:
         parts.append(f"{eroded} of the last {len(recent)} moved or cut short")

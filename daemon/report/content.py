@@ -15,8 +15,7 @@ from datetime import date, datetime, timedelta
 
 from daemon.agenda.model import Carried
 from daemon.config import Config
-from daemon.model import Occurrence
-from daemon.output import cadence_words
+from daemon.output import cadence_words, days_between
 from daemon.report.model import Attention, Cell, Report, Row, SourceProblem, Upcoming
 from daemon.rules import (
     Analysis,
@@ -26,6 +25,7 @@ from daemon.rules import (
     Relationship,
     is_booked,
     is_held,
+    moved_or_cut_short,
 )
 
 STRIP_WEEKS = 12
@@ -69,12 +69,6 @@ def _interval_text(days: float) -> str:
     return words if not words.startswith("every ") else words.removeprefix("every ")
 
 
-def _moved_or_short(occ: Occurrence, shortened: timedelta) -> bool:
-    if occ.cancelled or occ.declined:
-        return False
-    return occ.start != occ.original_start or occ.planned - occ.actual >= shortened
-
-
 def attention_for(rel: Relationship, config: Config, now: datetime,
                   overdue: Sequence[Carried] = ()) -> Attention | None:
     """Why a relationship needs care and what to do next, or None when it is fine.
@@ -112,7 +106,7 @@ def attention_for(rel: Relationship, config: Config, now: datetime,
                             "bring the old rhythm back."))
     shortened = timedelta(minutes=config.cadence.shortened_minutes)
     recent = [o for o in rel.occurrences if o.original_start <= now][-REPEATED[1]:]
-    eroded = sum(1 for o in recent if _moved_or_short(o, shortened))
+    eroded = sum(1 for o in recent if moved_or_cut_short(o, shortened))
     if eroded >= REPEATED[0]:
         reasons.append((8.0 + eroded, f"{eroded} of the last {len(recent)} 1:1s were moved "
                                       "or cut short",
@@ -144,8 +138,10 @@ def attention_for(rel: Relationship, config: Config, now: datetime,
     )
 
 
-def strip(rel: Relationship, now: datetime, weeks: int = STRIP_WEEKS) -> tuple[Cell, ...]:
-    """The last ``weeks`` complete weeks, oldest first, one cell per week."""
+def strip(rel: Relationship, now: datetime, *, shortened: timedelta,
+          weeks: int = STRIP_WEEKS) -> tuple[Cell, ...]:
+    """The last ``weeks`` complete weeks, oldest first, one cell per week. A meeting
+    at least ``shortened`` shorter than planned counts as cut short, as in the rules."""
     tz = now.tzinfo
     this_week = week_start(now)
     interval = timedelta(days=rel.expected_interval_days)
@@ -165,7 +161,7 @@ def strip(rel: Relationship, now: datetime, weeks: int = STRIP_WEEKS) -> tuple[C
                 kind = "cancelled"
             elif occ.start > now:
                 continue
-            elif occ.planned - occ.actual >= timedelta(minutes=5):
+            elif occ.planned - occ.actual >= shortened:
                 kind = "shortened"
             elif occ.start != occ.original_start:
                 kind = "moved"
@@ -217,10 +213,10 @@ def row_for(rel: Relationship, analysis: Analysis, config: Config, now: datetime
         person=rel.person,
         name=rel.name,
         cadence=cadence_words(rel.expected_interval_days),
-        last_held_days=(now.date() - last.astimezone(now.tzinfo).date()).days if last else None,
+        last_held_days=days_between(last, now) if last else None,
         next_scheduled=nxt.start.astimezone(now.tzinfo) if nxt else None,
         next_agenda_url=agenda_links.get(nxt.key) if nxt else None,
-        strip=strip(rel, now),
+        strip=strip(rel, now, shortened=timedelta(minutes=config.cadence.shortened_minutes)),
         held=len(held),
         expected=expected,
         minutes_held=round(sum(o.actual / timedelta(minutes=1) for o in held)),
