@@ -71,6 +71,11 @@ class History:
     seen: tuple[Seen, ...] = ()  # the last sync's 1:1s in the window
 
 
+def utc_midnight(moment: datetime) -> datetime:
+    """The start of ``moment``'s UTC day: ranges aligned to it stay the same all day."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def interval_changes(person: str, series: Mapping[str, tuple[float, list[datetime]]],
                      intervals: Mapping[str, float], now: datetime) -> list[IntervalChange]:
     """Series whose interval grew since it was last seen (``intervals``).
@@ -138,9 +143,8 @@ def observe(history: History, current: list[Seen], now: datetime,
         intervals.update({uid: interval for uid, (interval, _) in series.items()})
 
     # Whole UTC days, so that the record changes at most once a day when nothing else does.
-    first = window_start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    last = window_end.astimezone(UTC).replace(hour=0, minute=0, second=0,
-                                              microsecond=0) + timedelta(days=1)
+    first = utc_midnight(window_start)
+    last = utc_midnight(window_end) + timedelta(days=1)
     window_seen = tuple(s for s in current
                         if first <= s.occurrence.original_start < last
                         or first <= s.occurrence.start < last)

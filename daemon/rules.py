@@ -14,7 +14,7 @@ from itertools import pairwise
 
 from daemon.config import Cadence, Config
 from daemon.detection import Directory
-from daemon.history import History, IntervalChange, interval_changes
+from daemon.history import History, IntervalChange, interval_changes, utc_midnight
 from daemon.meetings import PersonMeetings, collect
 from daemon.model import Event, Occurrence, Series
 
@@ -84,10 +84,6 @@ def window(cadence: Cadence, now: datetime) -> tuple[datetime, datetime]:
             now + timedelta(days=cadence.lookahead_days))
 
 
-def _day(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def is_held(occ: Occurrence, now: datetime) -> bool:
     """A meeting is held when it started at or before now, not cancelled or declined."""
     return occ.start <= now and not occ.cancelled and not occ.declined
@@ -123,8 +119,8 @@ def analyze(events: Iterable[Event], config: Config, now: datetime,
     range_end = max(end, now + timedelta(days=cadence.missed_factor * longest))
     warnings: list[str] = []
     # Whole UTC days, so that syncs within a day expand the same ranges (and reuse them).
-    found = collect(events, directory, range_start=_day(start - HISTORY),
-                    range_end=_day(range_end) + timedelta(days=1),
+    found = collect(events, directory, range_start=utc_midnight(start - HISTORY),
+                    range_end=utc_midnight(range_end) + timedelta(days=1),
                     warnings=warnings, history=history)
     for email in cadences:
         found.setdefault(email, PersonMeetings(email))
