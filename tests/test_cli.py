@@ -180,3 +180,29 @@ def test_console_script_exit_status():
     done = subprocess.run([str(script), "demo", "--json"], capture_output=True, timeout=60)
     assert done.returncode == 0
     assert json.loads(done.stdout)["relationships"]
+
+
+def test_status_without_state_says_how_to_start(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "nothing-here"))
+    result = run("status")
+    assert result.exit_code == 1
+    assert "no state yet" in result.stderr
+    assert "run `cadenced sync` once, or start the service" in result.stderr
+
+
+def test_report_send_without_smtp_names_the_missing_section(tmp_path: Path, server: FeedServer):
+    server.routes["/cal.ics"] = Reply(body=DEMO_ICS)
+    config = write_config(tmp_path, [("work", server.url("/cal.ics"))])
+    result = run("--config", str(config), "report", "--send", "--now", "2026-11-23T08:00+01:00")
+    assert result.exit_code == 2
+    assert "there is no [smtp] section to send the report with" in result.stderr
+    assert "use --preview" in result.stderr
+
+
+def test_serve_with_the_server_off_says_how_to_turn_it_on(tmp_path: Path, server: FeedServer):
+    server.routes["/cal.ics"] = Reply(body=DEMO_ICS)
+    config = write_config(tmp_path, [("work", server.url("/cal.ics"))])
+    result = run("--config", str(config), "serve")
+    assert result.exit_code == 2
+    assert "the server is off" in result.stderr
+    assert "set enabled = true under [server]" in result.stderr
