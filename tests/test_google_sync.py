@@ -8,6 +8,7 @@ import os
 from datetime import timedelta
 
 import pytest
+from rich.console import Console
 
 from connectors.google.auth import READ_SCOPES, WRITE_SCOPES
 from connectors.google.calendar import GoogleCalendar
@@ -17,6 +18,9 @@ from daemon.agenda.invites import invite_step
 from daemon.agenda.prepare import agenda_step
 from daemon.config import parse_config
 from daemon.errors import GoogleApiError, NeedsSignIn
+from daemon.output import print_status
+from daemon.report.render import render_text
+from daemon.report.send import report_for
 from daemon.store import Store
 from daemon.sync import Syncer
 
@@ -245,6 +249,14 @@ def test_revoked_sign_in_marks_the_source_and_other_sources_keep_working(
     syncer.sync(NOW)  # no retry loop: the token endpoint is not asked again
     assert len(google.requests) == calls
 
+    weekly = report_for(result.scan.analysis, config, state, NOW)
+    [problem] = weekly.sources
+    assert (problem.name, problem.kind) == ("g", "sign-in")
+    assert "needs you to sign in again" in render_text(weekly)
+    console = Console(width=200, record=True)
+    print_status({"people": [], "sources": [vars(s) for s in state.sources()]}, console, BERLIN)
+    assert "needs sign-in since" in console.export_text()
+
 
 def test_the_agenda_doc_is_made_shared_and_linked_from_the_series_once(google, tmp_path, state):
     cal = google.calendar("primary")
@@ -254,8 +266,8 @@ def test_the_agenda_doc_is_made_shared_and_linked_from_the_series_once(google, t
     for _ in range(2):
         syncer = syncer_for(config, state)
         agendas = build_agenda_store(config, syncer.sources, tmp_path / "data")
-        syncer.sync(BEFORE_NEXT, steps=[*agenda_step(config, agendas, state),
-                                        *invite_step(config, syncer.sources, agendas)])
+        result = syncer.sync(BEFORE_NEXT, steps=[*agenda_step(config, agendas, state),
+                                                 *invite_step(config, syncer.sources, agendas)])
     creates = [r for r in google.requests if r.method == "POST" and r.path.endswith("/files")]
     patches = calendar_patches(google)
     assert len(creates) == 1 and len(patches) == 1
@@ -272,6 +284,9 @@ def test_the_agenda_doc_is_made_shared_and_linked_from_the_series_once(google, t
     assert event["extendedProperties"]["private"][KEY_DOC] == doc_id
     text = google.docs.text(doc_id)
     assert text.count("<!-- cadenced:meeting key=") == 1 and "Mon 23 Nov 2026" in text
+    # The weekly report links the Doc: an https address may travel by email.
+    [row] = report_for(result.scan.analysis, config, state, BEFORE_NEXT, agendas).rows
+    assert row.next_agenda_url == f"https://docs.google.com/document/d/{doc_id}/edit"
 
 
 def test_someone_elses_event_gets_no_write(google, tmp_path, state):
@@ -316,8 +331,9 @@ def test_a_concurrent_edit_between_read_and_patch_is_reread_and_kept(google, tmp
 
 
 def test_dry_run_shows_the_patches_and_writes_nothing(google, tmp_path, state):
-    from daemon.cli import main
     from click.testing import CliRunner
+
+    from daemon.cli import main
 
     cal = google.calendar("primary")
     series(cal)
