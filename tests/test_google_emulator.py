@@ -1,7 +1,6 @@
 """The Google emulator, checked with the real clients: google-api-python-client
 Resources from cadenced's build_service, google-auth's refresh, and plain HTTP for
 the consent redirect and the code exchange."""
-# ruff: noqa: F811  (the ``google`` fixture is imported, then taken as an argument)
 
 from __future__ import annotations
 
@@ -21,7 +20,6 @@ from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import Request as AuthRequest
 from google.oauth2.credentials import Credentials
 from googleapiclient.errors import HttpError
-from googleserver import google  # noqa: F401
 
 from connectors.google.api import build_service
 
