@@ -1,7 +1,7 @@
 """The one interface every calendar source implements.
 
-Glossary: a *source* is one configured calendar (an ICS feed, later a Google
-calendar). Reading it yields the core's :class:`~daemon.model.Event` objects;
+Glossary: a *source* is one configured calendar (an ICS feed, or a Google
+calendar read through its API). Reading it yields the core's :class:`~daemon.model.Event` objects;
 nothing of the source's own format (icalendar components, Google dicts) leaves
 the connector.
 
@@ -18,9 +18,11 @@ Contract of :meth:`CalendarSource.read`:
   (``changed=False``) and the interest and time zone are the same;
 - reports in ``uids`` the UID of every event the source holds, parsed or not,
   so that an event that left the source can be told from one that was skipped;
-- treats a source that comes back with no event that could be a 1:1, after
-  having had some, as failed (an emptied export is far likelier than a manager
-  who deleted every 1:1 at once), and keeps its last good copy.
+- when it is an export without explicit deletions (ICS), treats a source that
+  comes back with no event that could be a 1:1, after having had some, as failed
+  (an emptied export is far likelier than a manager who deleted every 1:1 at
+  once), and keeps its last good copy. An API that reports deletions one by one
+  (Google's sync) is taken at its word.
 
 Contract of :meth:`CalendarSource.last_good`: the events of the last good read
 (kept across restarts where the source has a cache directory), or ``None`` when

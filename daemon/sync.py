@@ -149,6 +149,8 @@ class Syncer:
         for step in steps:
             try:
                 step(analysis, now)
+            except NeedsSignIn as exc:  # already shown for the source itself
+                log.debug("a step after the sync skipped: %s", exc)
             except CadencedError as exc:
                 log.error("%s%s", exc, f" ({exc.hint})" if exc.hint else "")
             except Exception:

@@ -377,3 +377,39 @@ def test_errors_name_the_source_and_the_fix(google, tmp_path):
     calendar.token = type(calendar.token)(tmp_path / "token.json", source="g")
     with pytest.raises(NeedsSignIn):
         calendar.read(tz=BERLIN, interest=None)
+
+
+def test_the_service_prepares_docs_links_them_and_serves_the_overlay(google, tmp_path, state):
+    from datetime import UTC
+
+    from daemon.config import LoadedConfig
+    from daemon.notify import Notifier
+    from daemon.runner import Runner
+
+    cal = google.calendar("primary")
+    master = series(cal)
+    config = google_config(google, tmp_path)
+    config = config.model_copy(update={"server": config.server.model_copy(
+        update={"enabled": True, "port": 0})})
+    loaded = LoadedConfig(config, None, ())
+    runner = Runner(loaded, state, notifier=Notifier(None), runtime_dir=tmp_path / "run",
+                    reload=lambda: loaded, clock=lambda: BEFORE_NEXT.astimezone(UTC),
+                    environ={}, data_dir=tmp_path / "data")
+    for source in runner.syncer.sources:
+        source.sleep = lambda seconds: None
+    runner.start_server()
+    try:
+        assert runner.sync_job() is not None
+        [doc_id] = list(google.drive.files)
+        assert cal.get(master["id"])["attachments"][0]["fileId"] == doc_id
+        assert runner.reload()  # a reload keeps a working Docs store
+        assert runner.sync_job() is not None
+        assert len(calendar_patches(google)) == 1
+        import urllib.request
+
+        with urllib.request.urlopen(runner.server.base_url + "/calendar.ics") as reply:
+            feed = reply.read().decode()
+        assert f"https://docs.google.com/document/d/{doc_id}/edit" in feed.replace("\r\n ", "")
+    finally:
+        if runner.server is not None:
+            runner.server.stop()
