@@ -49,19 +49,17 @@ from pathlib import Path
 
 # The emulator lives in the repository's tests/ folder.
 BENCH = Path(__file__).resolve().parent
-sys.path.append(str(BENCH.parent / "tests"))
+sys.path.append(str(BENCH.parent / "tests"))  # bench/ itself is first: run.py's helpers
 
 # The imports below need that folder:
 # ruff: noqa: E402
 import argparse
-import gc
 import json
 import os
 import platform
 import random
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -69,6 +67,9 @@ from datetime import time as clock
 from importlib.metadata import version
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import run
+from run import best_of
 
 from connectors.base import ReadResult
 from connectors.google.auth import READ_SCOPES
@@ -401,20 +402,6 @@ def bench_config(emulator: Emulator, token: Path) -> Config:
 # --- measuring ---------------------------------------------------------------------
 
 
-def best_of(repeat: int, run: Callable[[], object],
-            setup: Callable[[], object] | None = None) -> float:
-    """The shortest of ``repeat`` timed calls of ``run`` (``setup`` untimed before each)."""
-    best = float("inf")
-    for _ in range(repeat):
-        if setup is not None:
-            setup()
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 class Requests:
     """What the emulator was asked during each timed call of a step."""
 
@@ -438,20 +425,8 @@ class Requests:
 
 
 @dataclass
-class Row:
-    name: str
-    seconds: float | None
-    baseline: float
+class Row(run.Row):
     requests: str = ""
-    target: str = "-"
-    measured: float | None = None  # the ratio the target is about
-    limit: float | None = None
-
-    @property
-    def verdict(self) -> str:
-        if self.limit is None or self.measured is None:
-            return ""
-        return "PASS" if self.measured <= self.limit else "MISS"
 
     def cells(self) -> list[str]:
         if self.seconds is None:
@@ -587,17 +562,18 @@ def measure(emulator: Emulator, work: Path, repeat: int, seed: int, *, check: bo
 
     rows = [
         Row("baseline: cold full sync (new object, empty cache)", baseline, baseline,
-            cold_requests.cell()),
+            requests=cold_requests.cell()),
         Row("warm start (new object, cache file, no change)", warm, baseline,
-            warm_requests.cell(), f"<= {WARM_TARGET}x baseline", warm / baseline, WARM_TARGET),
+            f"<= {WARM_TARGET}x baseline", warm / baseline, WARM_TARGET,
+            requests=warm_requests.cell()),
         Row("  of which: load the kept copy (json.loads)", load_only, baseline),
         Row("  of which: map to the model (read_events)", map_only, baseline),
         Row("no-change incremental sync (same object)", no_change, baseline,
-            no_change_requests.cell(), f"<= {NO_CHANGE_TARGET}x baseline",
-            no_change / baseline, NO_CHANGE_TARGET),
+            f"<= {NO_CHANGE_TARGET}x baseline", no_change / baseline, NO_CHANGE_TARGET,
+            requests=no_change_requests.cell()),
         Row("one-change incremental sync (same object)", one_change, baseline,
-            one_change_requests.cell(), f"<= {ONE_CHANGE_TARGET}x baseline",
-            one_change / baseline, ONE_CHANGE_TARGET),
+            f"<= {ONE_CHANGE_TARGET}x baseline", one_change / baseline, ONE_CHANGE_TARGET,
+            requests=one_change_requests.cell()),
         Row("  of which: write the kept copy (dumps, fsync)", write_only, baseline),
         Row("  of which: map to the model (read_events)", map_only, baseline),
     ]

@@ -31,6 +31,7 @@ there never was one. The sync uses it while the source is failing.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -71,3 +72,10 @@ class CalendarSource(Protocol):
         """What to keep between runs (validators, sync tokens), JSON-ready; handed
         back to the source's constructor after a restart."""
         ...
+
+
+def file_name(source: str) -> str:
+    """A file name for a source's own files (cache, token): readable, and unique
+    through a short hash of the name."""
+    readable = "".join(c if c.isalnum() or c in "-_" else "_" for c in source)[:40]
+    return f"{readable}-{hashlib.sha256(source.encode()).hexdigest()[:8]}"

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import hashlib
 import json
 import logging
 import os
@@ -52,6 +51,7 @@ import google.auth.transport.requests
 import google.oauth2.credentials
 import requests
 
+from connectors.base import file_name
 from daemon.config import GoogleSource, is_loopback_host
 from daemon.errors import CadencedError, NeedsSignIn, SourceError
 from daemon.store import atomic_write
@@ -111,18 +111,13 @@ def sign_in_hint(source: str) -> str:
 # --- where the token lives ------------------------------------------------------
 
 
-def _safe(name: str) -> str:
-    """A file name for a source: readable, and unique through a short hash."""
-    readable = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40]
-    return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
-
 
 def token_path(source: GoogleSource, state_dir: Path) -> Path:
     """The token file of ``source``: its ``token_file`` (``~`` expanded; a relative
     path is taken in ``state_dir``), else ``state_dir/google/<safe name>.json``."""
     if source.token_file:
         return state_dir / Path(source.token_file).expanduser()
-    return state_dir / "google" / f"{_safe(source.name)}.json"
+    return state_dir / "google" / f"{file_name(source.name)}.json"
 
 
 def revoke_uri(token_uri: str) -> str:
@@ -270,15 +265,8 @@ class TokenFile:
         """The credentials of the file as it is now (cached while it does not change)."""
         try:
             fingerprint = _fingerprint(self.path)
-        except FileNotFoundError:
-            raise self._needs_sign_in(f"not signed in to Google yet (no token file {self.path})"
-                                      ) from None
-        except OSError as exc:
-            raise SourceError(self.source, f"cannot read the token file {self.path}: "
-                              f"{exc.strerror}") from None
-        if self._creds is not None and fingerprint == self._loaded:
-            return self._creds, fingerprint
-        try:
+            if self._creds is not None and fingerprint == self._loaded:
+                return self._creds, fingerprint
             creds = _from_info(json.loads(self.path.read_bytes()))
         except FileNotFoundError:
             raise self._needs_sign_in(f"not signed in to Google yet (no token file {self.path})"
@@ -317,14 +305,6 @@ class TokenFile:
     def can_write(self) -> bool:
         """Both write scopes granted: write-back and Google Docs agendas are possible."""
         return can_write(self.scopes)
-
-    @property
-    def can_write_events(self) -> bool:
-        return can_write_events(self.scopes)
-
-    @property
-    def can_write_docs(self) -> bool:
-        return can_write_docs(self.scopes)
 
     def status(self) -> dict[str, Any]:
         """For ``cadenced auth status``: path, whether signed in, scopes, expiry. No secrets."""

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.base import Interest, ReadResult
+from connectors.base import Interest, ReadResult, file_name
 from connectors.google.api import build_service, execute
 from connectors.google.auth import TokenFile
 from connectors.google.events import read_events
@@ -53,7 +53,8 @@ class GoogleCalendar:
         self.config = config
         self.token = token
         self.sleep = sleep
-        self.cache_file = (cache_dir / f"{_safe(config.name)}.google.json") if cache_dir else None
+        self.cache_file = (cache_dir / f"{file_name(config.name)}.google.json"
+                           if cache_dir else None)
         self._events: dict[str, dict[str, Any]] | None = None  # id -> resource
         self._sync_token: str | None = None
         self._service: Any = None
@@ -233,9 +234,3 @@ class GoogleCalendar:
                 return
         raise GoogleApiError(self.name, f"listing events: more than {MAX_PAGES} pages",
                              hint="check calendar_id: this calendar is far too big for 1:1s")
-
-
-def _safe(name: str) -> str:
-    from connectors.ics.source import _safe as safe
-
-    return safe(name)
