@@ -1,7 +1,7 @@
 """The one interface every calendar source implements.
 
-Glossary: a *source* is one configured calendar (an ICS feed, later a Google
-calendar). Reading it yields the core's :class:`~daemon.model.Event` objects;
+Glossary: a *source* is one configured calendar (an ICS feed, or a Google
+calendar read through its API). Reading it yields the core's :class:`~daemon.model.Event` objects;
 nothing of the source's own format (icalendar components, Google dicts) leaves
 the connector.
 
@@ -18,9 +18,11 @@ Contract of :meth:`CalendarSource.read`:
   (``changed=False``) and the interest and time zone are the same;
 - reports in ``uids`` the UID of every event the source holds, parsed or not,
   so that an event that left the source can be told from one that was skipped;
-- treats a source that comes back with no event that could be a 1:1, after
-  having had some, as failed (an emptied export is far likelier than a manager
-  who deleted every 1:1 at once), and keeps its last good copy.
+- when it is an export without explicit deletions (ICS), treats a source that
+  comes back with no event that could be a 1:1, after having had some, as failed
+  (an emptied export is far likelier than a manager who deleted every 1:1 at
+  once), and keeps its last good copy. An API that reports deletions one by one
+  (Google's sync) is taken at its word.
 
 Contract of :meth:`CalendarSource.last_good`: the events of the last good read
 (kept across restarts where the source has a cache directory), or ``None`` when
@@ -29,6 +31,7 @@ there never was one. The sync uses it while the source is failing.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -69,3 +72,10 @@ class CalendarSource(Protocol):
         """What to keep between runs (validators, sync tokens), JSON-ready; handed
         back to the source's constructor after a restart."""
         ...
+
+
+def file_name(source: str) -> str:
+    """A file name for a source's own files (cache, token): readable, and unique
+    through a short hash of the name."""
+    readable = "".join(c if c.isalnum() or c in "-_" else "_" for c in source)[:40]
+    return f"{readable}-{hashlib.sha256(source.encode()).hexdigest()[:8]}"

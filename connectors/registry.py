@@ -1,28 +1,63 @@
-"""Builds the configured sources: one typed factory, no plug-ins by string name."""
+"""Builds the configured connectors: one typed factory, no plug-ins by string name."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from connectors.base import CalendarSource
 from connectors.ics.source import IcsCalendar
-from daemon.config import Config
+from daemon.config import Config, GoogleSource, IcsSource
 
 
 def build_sources(config: Config, *, cache_dir: Path | None = None,
                   checkpoints: Mapping[str, dict[str, str | None]] | None = None,
-                  ) -> list[CalendarSource]:
+                  state_dir: Path | None = None) -> list[CalendarSource]:
     """One :class:`CalendarSource` per ``[[sources]]`` entry, in config order.
 
     ``cache_dir`` keeps each source's last good copy; ``checkpoints`` are what
-    the sources handed out before a restart (see ``CalendarSource.checkpoint``).
+    the sources handed out before a restart (see ``CalendarSource.checkpoint``);
+    ``state_dir`` holds Google sign-ins whose token_file is not configured.
     """
     checkpoints = checkpoints or {}
     if cache_dir is not None:
         cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return [
-        IcsCalendar(source, cache_dir=cache_dir,
-                    validators=IcsCalendar.validators_from(checkpoints.get(source.name)))
-        for source in config.sources
-    ]
+    sources: list[CalendarSource] = []
+    for source in config.sources:
+        if isinstance(source, IcsSource):
+            sources.append(IcsCalendar(
+                source, cache_dir=cache_dir,
+                validators=IcsCalendar.validators_from(checkpoints.get(source.name))))
+        else:
+            sources.append(_google(source, cache_dir=cache_dir, state_dir=state_dir))
+    return sources
+
+
+def _google(source: GoogleSource, *, cache_dir: Path | None, state_dir: Path | None
+            ) -> CalendarSource:
+    from connectors.google.auth import TokenFile, token_path
+    from connectors.google.calendar import GoogleCalendar
+    from daemon import paths
+
+    token = TokenFile(token_path(source, state_dir or paths.state_dir()), source=source.name,
+                      timeout=source.timeout_seconds)
+    return GoogleCalendar(source, token=token, cache_dir=cache_dir)
+
+
+def build_agenda_store(config: Config, sources: Sequence[Any], data_dir: Path) -> Any:
+    """The ``[agenda] store``: local Markdown files, or Google Docs made with the
+    sign-in of ``agenda.google_source`` (the first Google source by default)."""
+    from daemon.agenda.prepare import local_store
+
+    if config.agenda.store == "local":
+        return local_store(config, data_dir)
+    from connectors.google.docs import GoogleDocsAgendaStore
+
+    name = config.agenda.google_source or next(
+        s.name for s in config.sources if isinstance(s, GoogleSource))
+    calendar = next(s for s in sources if s.name == name)
+    return GoogleDocsAgendaStore(
+        calendar.docs_services, source=name,
+        owner_name=config.owner.name or config.owner.email,
+        share=config.agenda.share, notify=config.agenda.notify)

@@ -22,9 +22,11 @@ from zoneinfo import ZoneInfo
 import click
 from rich.console import Console
 
-from connectors.registry import build_sources
+from connectors.registry import build_agenda_store, build_sources
 from daemon import paths
-from daemon.agenda.prepare import agenda_step, local_store
+from daemon.agenda.invites import invite_step
+from daemon.agenda.prepare import agenda_step, prepare
+from daemon.auth_cli import auth
 from daemon.config import LoadedConfig, load_config
 from daemon.errors import CadencedError, ConfigError
 from daemon.logs import setup_logging
@@ -96,12 +98,13 @@ def _load(ctx: click.Context) -> LoadedConfig:
 
 
 def _print_result(result: ScanResult, as_json: bool,
-                  first_seen: dict[str, str] | None = None) -> None:
+                  first_seen: dict[str, str] | None = None, *,
+                  exit_on_failure: bool = True) -> None:
     if as_json:
         click.echo(json.dumps(to_json(result, first_seen), indent=2, ensure_ascii=False))
     else:
         print_table(result, Console())
-    if not result.all_sources_ok:
+    if exit_on_failure and not result.all_sources_ok:
         sys.exit(EXIT_SOURCES_FAILED)
 
 
@@ -159,22 +162,50 @@ def demo(now_text: str, as_json: bool) -> None:
 @main.command()
 @_now_option
 @_json_option
+@click.option("--dry-run", is_flag=True,
+              help="Show what would change (agendas, invites); write nothing.")
 @click.pass_context
 @handle_errors
-def sync(ctx: click.Context, now_text: str | None, as_json: bool) -> None:
+def sync(ctx: click.Context, now_text: str | None, as_json: bool, dry_run: bool) -> None:
     """Run one sync cycle against the state, then exit (what the service runs).
 
     Keeps what history shows (moved one-offs, cadence edits, vanished 1:1s), the
-    last good copy of each source, and when each finding was first seen.
+    last good copy of each source, and when each finding was first seen; prepares
+    the agendas due and links them from the invites you organize (Google).
     Exit status as for `scan`.
     """
     loaded = _load(ctx)
     config = loaded.config
     now = parse_now(now_text, config.owner.tz)
     with Store.open(paths.state_dir()) as store:
-        steps = agenda_step(config, local_store(config, paths.data_dir()), store)
-        result = Syncer(config, store).sync(now, steps=steps)
-    _print_result(result.scan, as_json, result.first_seen)
+        syncer = Syncer(config, store)
+        agendas = build_agenda_store(config, syncer.sources, paths.data_dir())
+        if not dry_run:
+            steps = [*agenda_step(config, agendas, store),
+                     *invite_step(config, syncer.sources, agendas)]
+            result = syncer.sync(now, steps=steps)
+            _print_result(result.scan, as_json, result.first_seen)
+            return
+        prepared: list[Any] = []
+        patches: list[Any] = []
+
+        def preview(analysis: Any, moment: datetime) -> None:
+            prepared.extend(prepare(analysis, config, agendas, store, moment, write=False))
+
+        steps = [preview] if config.agenda.enabled else []
+        steps += invite_step(config, syncer.sources, agendas, dry_run=True, collected=patches)
+        result = syncer.sync(now, steps=steps, commit=False)
+    _print_result(result.scan, as_json, result.first_seen, exit_on_failure=False)
+    for done in prepared:
+        if done.added or done.updated:
+            click.echo(f"would update the agenda of {done.person}: {len(done.added)} "
+                       f"section(s) added, {len(done.updated)} updated")
+    for patch in patches:
+        click.echo(f"would patch {patch.describe()}")
+    if not any(p.added or p.updated for p in prepared) and not patches:
+        click.echo("dry run: nothing to write", err=True)
+    if not result.scan.all_sources_ok:
+        sys.exit(EXIT_SOURCES_FAILED)
 
 
 @main.command()
@@ -251,35 +282,43 @@ def agenda(ctx: click.Context, now_text: str | None, person: str | None, show: b
     Before each 1:1 (agenda.lead_hours ahead) its section is added to the
     person's living document: carried-over action items, queued topics, prompts.
     """
-    from daemon.agenda.prepare import local_store, prepare
-
     config = _load(ctx).config
     now = parse_now(now_text, config.owner.tz)
     who = person.lower() if person else None
-    store = local_store(config, paths.data_dir())
     if show:
         with Store.open(paths.state_dir(), lock=False) as reader:
-            analysis = run_scan(config, build_sources(config), now).analysis
+            sources = build_sources(config)
+            store = build_agenda_store(config, sources, paths.data_dir())
+            analysis = run_scan(config, sources, now).analysis
             for prepared in prepare(analysis, config, store, reader, now, person=who,
                                     write=False):
                 if prepared.text is not None and (who or prepared.added or prepared.updated):
-                    click.echo(f"==> {store.path(prepared.person)}")
+                    click.echo(f"==> {_where(store, prepared.person)}")
                     click.echo(prepared.text)
         return
     with Store.open(paths.state_dir()) as state:
         done: list[Any] = []
+        syncer = Syncer(config, state)
+        store = build_agenda_store(config, syncer.sources, paths.data_dir())
 
         def step(analysis: Any, moment: datetime) -> None:
             done.extend(prepare(analysis, config, store, state, moment, person=who))
 
-        Syncer(config, state).sync(now, steps=[step])  # the person's agenda, even if off
+        # The person's agenda even if [agenda] is off; then its link in the invites.
+        syncer.sync(now, steps=[step, *invite_step(config, syncer.sources, store)])
     changed = [p for p in done if p.added or p.updated]
     for prepared in changed:
-        click.echo(f"{store.path(prepared.person)}: {len(prepared.added)} section(s) added, "
+        click.echo(f"{_where(store, prepared.person)}: {len(prepared.added)} section(s) added, "
                    f"{len(prepared.updated)} updated")
     if not changed:
         click.echo("nothing due: every upcoming 1:1 in the next "
                    f"{config.agenda.lead_hours:g} hours already has its section", err=True)
+
+
+def _where(store: Any, person: str) -> str:
+    """A document's place for messages: its file, or its address."""
+    path = getattr(store, "path", None)
+    return str(path(person)) if callable(path) else (store.url(person) or person)
 
 
 @main.command()
@@ -332,9 +371,12 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
         _show_report(weekly, preview)
         return
     with store:
-        steps = agenda_step(config, local_store(config, paths.data_dir()), store)
-        result = Syncer(config, store).sync(now, steps=steps)
-        weekly = report_for(result.scan.analysis, config, store, now)
+        syncer = Syncer(config, store)
+        agendas = build_agenda_store(config, syncer.sources, paths.data_dir())
+        steps = [*agenda_step(config, agendas, store),
+                 *invite_step(config, syncer.sources, agendas)]
+        result = syncer.sync(now, steps=steps)
+        weekly = report_for(result.scan.analysis, config, store, now, agendas)
         if preview or not send:
             _show_report(weekly, preview)
         if send:
@@ -359,3 +401,4 @@ def _show_report(weekly: Any, preview: str | None) -> None:
 
 
 main.add_command(service)
+main.add_command(auth)

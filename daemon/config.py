@@ -13,10 +13,19 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from daemon.errors import ConfigError
 
@@ -113,6 +122,60 @@ class IcsSource(_Section):
     @property
     def max_bytes(self) -> int:
         return int(self.max_mb * 1024 * 1024)
+
+
+GOOGLE_API_ROOT = "https://www.googleapis.com/"
+
+
+class GoogleSource(_Section):
+    """A Google calendar read through the Calendar API (``type = "google"``).
+
+    ``write_back`` None means: on when the sign-in granted the write scopes.
+    ``token_file`` None means ``google/<name>.json`` in the state directory (the
+    caller resolves it). ``api_root`` is one root for Calendar, Drive and Docs;
+    at its default each API keeps its own Google host.
+    """
+
+    name: str = Field(min_length=1)
+    type: Literal["google"]
+    calendar_id: str = Field(default="primary", min_length=1)
+    write_back: bool | None = None
+    send_updates: Literal["none", "all", "externalOnly"] = "none"
+    token_file: str | None = Field(default=None, min_length=1)
+    api_root: str = GOOGLE_API_ROOT
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("api_root")
+    @classmethod
+    def _api_root(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in {"https", "http"} or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL such as {GOOGLE_API_ROOT!r}")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ValueError(
+                f"{value!r} would send your Google token unencrypted: plain http is only "
+                "allowed to localhost, 127.0.0.1 or ::1; use https"
+            )
+        return value if value.endswith("/") else value + "/"
+
+
+def _source_type(value: Any) -> str:
+    if isinstance(value, dict):
+        kind = value.get("type", "ics")
+        return kind if kind in {"ics", "google"} else "unknown"
+    return getattr(value, "type", "ics")
+
+
+Source = Annotated[
+    Annotated[IcsSource, Tag("ics")] | Annotated[GoogleSource, Tag("google")],
+    Discriminator(
+        _source_type,
+        custom_error_type="source_type",
+        custom_error_message='type must be "ics" or "google"',
+    ),
+]
 
 
 class Person(_Section):
@@ -270,8 +333,11 @@ class Agenda(_Section):
     """``[agenda]``: the living 1:1 documents."""
 
     enabled: bool = True
-    store: Literal["local"] = "local"
+    store: Literal["local", "google"] = "local"
     dir: str | None = None  # default: agendas/ under the data directory (resolved by the caller)
+    google_source: str | None = None  # store = "google": whose sign-in creates the Docs
+    share: bool = True  # store = "google": share each Doc with the person, as writer
+    notify: bool = False  # store = "google": let Google email the person when sharing
     lead_hours: float = Field(default=24, gt=0, le=24 * 14)
     show_cadence: bool = True
 
@@ -291,7 +357,7 @@ class Sync(_Section):
 
 class Config(_Section):
     owner: Owner
-    sources: tuple[IcsSource, ...] = ()
+    sources: tuple[Source, ...] = ()
     people: tuple[Person, ...] = ()
     cadence: Cadence = Field(default_factory=Cadence)
     sync: Sync = Field(default_factory=Sync)
@@ -306,6 +372,13 @@ class Config(_Section):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        google = [s.name for s in self.sources if isinstance(s, GoogleSource)]
+        if self.agenda.store == "google":
+            if self.agenda.google_source is None and not google:
+                raise ValueError('agenda.store = "google" needs a source with type = "google"')
+            if self.agenda.google_source is not None and self.agenda.google_source not in google:
+                raise ValueError(f"agenda.google_source {self.agenda.google_source!r} is not "
+                                 'the name of a source with type = "google"')
         seen: dict[str, str] = {}
         for person in self.people:
             for address in (person.email, *person.alias_emails):
@@ -328,7 +401,10 @@ class LoadedConfig:
 
 def _key(loc: tuple[Any, ...]) -> str:
     out = ""
-    for part in loc:
+    for i, part in enumerate(loc):
+        if i > 1 and loc[0] == "sources" and isinstance(loc[i - 1], int) and part in {
+                "ics", "google"}:
+            continue  # the tag of the sources' union, not a key
         if isinstance(part, int):
             out += f"[{part}]"
         else:
@@ -366,7 +442,8 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None,
                 msg = "required key is missing"
             elif err["type"] == "extra_forbidden":
                 msg = "unknown key"
-            problems.append((_key(err["loc"]), msg))
+            key = _key(err["loc"])
+            problems.append((f"{key}.type" if err["type"] == "source_type" else key, msg))
         raise ConfigError(
             f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in the configuration",
             path=str(path) if path else None,
@@ -384,7 +461,13 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None,
     return LoadedConfig(config=config, path=path, warnings=warnings)
 
 
-def _resolve_source(source: IcsSource, base_dir: Path) -> IcsSource:
+def _resolve_source(source: IcsSource | GoogleSource, base_dir: Path
+                    ) -> IcsSource | GoogleSource:
+    if isinstance(source, GoogleSource):
+        if source.token_file is None:
+            return source
+        token = str((base_dir / Path(source.token_file).expanduser()).resolve())
+        return source.model_copy(update={"token_file": token})
     if "://" in source.url:
         return source
     resolved = (base_dir / Path(source.url).expanduser()).resolve()

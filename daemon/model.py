@@ -1,6 +1,6 @@
 """The core's own calendar model.
 
-Connectors (ICS today, Google later) turn their formats into these objects; the
+Connectors (ICS, Google Calendar) turn their formats into these objects; the
 recurrence engine (:mod:`daemon.recurrence`) and the cadence rules
 (:mod:`daemon.rules`) see nothing else. Every datetime is timezone-aware.
 

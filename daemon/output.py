@@ -203,6 +203,8 @@ def print_table(result: ScanResult, console: Console) -> None:
     for source in result.sources:
         if not source.ok:
             console.print(Text(f"source {source.name!r} failed: {source.error}", style="red"))
+            if source.hint:
+                console.print(Text(f"  hint: {source.hint}"))
 
 
 # --- status --------------------------------------------------------------------------
@@ -233,8 +235,14 @@ def print_status(document: dict[str, Any], console: Console, tz: Any = None) -> 
     for column in ("Source", "State", "Content last changed", "Last success"):
         sources.add_column(column)
     for source in document["sources"]:
-        state = (Text(f"failing since {_local(source['failing_since'], tz)}: {source['error']}",
-                      style="red") if source["error"] else Text("ok", style="green"))
+        if source.get("needs_sign_in"):
+            state = Text(f"needs sign-in since {_local(source['failing_since'], tz)}: "
+                         f"{source['hint'] or source['error']}", style="red")
+        elif source["error"]:
+            state = Text(f"failing since {_local(source['failing_since'], tz)}: "
+                         f"{source['error']}", style="red")
+        else:
+            state = Text("ok", style="green")
         sources.add_row(Text(source["name"]), state, _local(source["last_change"], tz),
                         _local(source["last_success"], tz))
     console.print(sources)

@@ -38,8 +38,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from connectors.registry import build_agenda_store
 from connectors.smtp import MailError
-from daemon.agenda.prepare import agenda_step, local_store, upcoming_meetings
+from daemon.agenda.invites import invite_step
+from daemon.agenda.prepare import agenda_step, upcoming_meetings
 from daemon.agenda.server import AgendaServer, new_secret, overlay_calendar
 from daemon.config import Config, LoadedConfig, load_config
 from daemon.errors import CadencedError
@@ -89,8 +91,9 @@ class Runner:
         data_dir = data_dir or runtime_dir.parent / "data"
         self.clock = clock or (lambda: datetime.now(UTC))
         self.environ = environ if environ is not None else dict(os.environ)
+        self.data_dir = data_dir
         self.syncer = Syncer(loaded.config, store)
-        self.agendas = local_store(loaded.config, data_dir)
+        self.agendas = build_agenda_store(loaded.config, self.syncer.sources, data_dir)
         self.last_analysis: Any = None
         self.server: AgendaServer | None = None
         self.health = Health()
@@ -145,10 +148,12 @@ class Runner:
         return None
 
     def _steps(self) -> list[Callable[[Any, datetime], None]]:
-        """What runs after each sync, before its one commit: the agendas."""
+        """What runs after each sync, before its one commit: the agendas, then their
+        links in the invites."""
         def remember(analysis: Any, now: datetime) -> None:
             self.last_analysis = analysis  # for the overlay feed
-        return [remember, *agenda_step(self.config, self.agendas, self.store)]
+        return [remember, *agenda_step(self.config, self.agendas, self.store),
+                *invite_step(self.config, self.syncer.sources, self.agendas)]
 
     def start_server(self) -> None:
         """The agenda pages and the overlay feed, when ``[server] enabled``."""
@@ -171,12 +176,15 @@ class Runner:
         def index() -> list[tuple[str, str]]:
             names = {r.person: r.name for r in (self.last_analysis.relationships
                                                 if self.last_analysis else ())}
-            return [(person, names.get(person, person)) for person in self.agendas.people()]
+            people = getattr(self.agendas, "people", None)  # Google Docs: no local pages
+            return [(person, names.get(person, person))
+                    for person in (people() if callable(people) else [])]
 
         self.server = AgendaServer(host=settings.host, port=settings.port, secret=secret,
                                    store=self.agendas, feed=feed, index=index)
         self.server.start()
-        self.agendas.base_url = self.server.base_url
+        if hasattr(self.agendas, "base_url"):
+            self.agendas.base_url = self.server.base_url
         log.info("agenda server on %s:%d (its address with the secret: cadenced status)",
                  settings.host, self.server.port)
 
@@ -186,8 +194,8 @@ class Runner:
         if not is_due(config, self.store, now):
             return
         try:
-            send_report(report_for(result.scan.analysis, config, self.store, now), config,
-                        self.store, now)
+            weekly = report_for(result.scan.analysis, config, self.store, now, self.agendas)
+            send_report(weekly, config, self.store, now)
         except MailError as exc:
             when = "at the next sync" if exc.transient else "in a day, or after a reload"
             log.error("weekly report not sent: %s; trying again %s%s", exc, when,
@@ -277,6 +285,10 @@ class Runner:
         with self._sync_lock:
             self.loaded = loaded
             self.syncer = Syncer(loaded.config, self.store)
+            base_url = getattr(self.agendas, "base_url", None)
+            self.agendas = build_agenda_store(loaded.config, self.syncer.sources, self.data_dir)
+            if hasattr(self.agendas, "base_url"):
+                self.agendas.base_url = base_url
         self.scheduler.remove_all_jobs()
         self._schedule(first_sync=self.clock() + timedelta(seconds=1))
         log.info("configuration reloaded")

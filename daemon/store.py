@@ -142,6 +142,7 @@ class SourceState:
     hint: str | None = None  # what to do about the error
     failing_since: str | None = None
     one_on_one_events: int = 0  # events that could be 1:1s in the last good read
+    needs_sign_in: bool = False  # a Google source whose sign-in was revoked or expired
 
 
 # A migration turns the document of version N into version N + 1.

@@ -19,7 +19,7 @@ from connectors.base import CalendarSource, ReadResult
 from connectors.registry import build_sources
 from daemon.config import Config
 from daemon.detection import Directory
-from daemon.errors import CadencedError, SourceError
+from daemon.errors import CadencedError, NeedsSignIn, SourceError
 from daemon.history import History, Seen, depart, from_json, observe, to_json
 from daemon.model import Event, SourceReport
 from daemon.rules import Analysis, analyze, finding_key
@@ -53,7 +53,7 @@ class Syncer:
         if sources is None:
             checkpoints = {s.name: s.checkpoint for s in store.sources()}
             sources = build_sources(config, cache_dir=store.directory / "feeds",
-                                    checkpoints=checkpoints)
+                                    checkpoints=checkpoints, state_dir=store.directory)
         self.sources = sources
         self._not_before: dict[str, datetime] = {}  # a feed's own X-PUBLISHED-TTL
         self.last_success: dict[str, str] = {}  # source -> ISO time of its last good read
@@ -74,13 +74,15 @@ class Syncer:
         return result
 
     def sync(self, now: datetime, *, stop: Callable[[], bool] = lambda: False,
-             steps: Sequence[Callable[[Analysis, datetime], None]] = ()) -> SyncResult:
+             steps: Sequence[Callable[[Analysis, datetime], None]] = (),
+             commit: bool = True) -> SyncResult:
         """One cycle at ``now``. Raises only for state errors, never for a source.
 
         ``stop`` is asked between sources: when it says so, the cycle is abandoned
         with nothing written (:class:`Abandoned`); the state stays as it was.
         ``steps`` run after the analysis and before the one commit (agendas); a
-        step that fails is logged and the cycle goes on.
+        step that fails is logged and the cycle goes on. ``commit=False`` (a dry
+        run) leaves the state as it was.
         """
         config = self.config
         tz = config.owner.tz
@@ -101,7 +103,8 @@ class Syncer:
                 if last is not None:
                     events.extend(last.events)
                 state = replace(state, error=exc.reason, hint=exc.hint,
-                                failing_since=state.failing_since or _iso(now))
+                                failing_since=state.failing_since or _iso(now),
+                                needs_sign_in=isinstance(exc, NeedsSignIn))
                 reports.append(SourceReport(source.name, ok=False, error=exc.reason,
                                             events=last.total if last else 0, hint=exc.hint))
             else:
@@ -117,6 +120,7 @@ class Syncer:
                     error=None,
                     hint=None,
                     failing_since=None,
+                    needs_sign_in=False,
                     one_on_one_events=len(result.events),
                 )
                 self.last_success[source.name] = _iso(now)
@@ -145,6 +149,8 @@ class Syncer:
         for step in steps:
             try:
                 step(analysis, now)
+            except NeedsSignIn as exc:  # already shown for the source itself
+                log.debug("a step after the sync skipped: %s", exc)
             except CadencedError as exc:
                 log.error("%s%s", exc, f" ({exc.hint})" if exc.hint else "")
             except Exception:
@@ -154,6 +160,9 @@ class Syncer:
             # it rides along with real changes (the service also publishes it live).
             for name, when in self.last_success.items():
                 self.store.save_source(replace(self.store.source(name), last_success=when))
+        if not commit:
+            self.store.rollback()
+            return SyncResult(ScanResult(analysis, tuple(reports)), first_seen, False)
         wrote = self.store.commit()
         self._history = updated  # this process is the only writer while it holds the lock
         return SyncResult(ScanResult(analysis, tuple(reports)), first_seen, wrote)

@@ -21,12 +21,14 @@ def test_example_config_loads_and_documents_every_key():
     assert config.people[0].cadence_days == 7
     assert config.people[0].alias_emails == ("ada.l@old-domain.example",)
     assert config.people[0].alias_names == ("Countess",)
+    assert [s.type for s in config.sources] == ["ics", "google"]
     # Every field of every section appears in the example, so it can't rot.
     text = (ROOT / "config.example.toml").read_text()
     data = tomllib.loads(text)
     sections = {
         "owner": (data["owner"], config.owner),
         "sources": (data["sources"][0], config.sources[0]),
+        "google source": (data["sources"][1], config.sources[1]),
         "people": (data["people"][0], config.people[0]),
         "cadence": (data["cadence"], config.cadence),
         "sync": (data["sync"], config.sync),
@@ -118,3 +120,38 @@ def test_invalid_toml_names_the_file(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(path) in info.value.message and "not valid TOML" in info.value.message
+
+
+def test_google_source_defaults_and_plain_http_only_to_loopback():
+    config = parse_config({"owner": {"email": "a@b.c"},
+                           "sources": [{"name": "g", "type": "google",
+                                        "api_root": "http://127.0.0.1:8080"}]}).config
+    source = config.sources[0]
+    assert (source.calendar_id, source.send_updates, source.write_back) == ("primary", "none", None)
+    assert source.api_root == "http://127.0.0.1:8080/"
+    with pytest.raises(ConfigError) as info:
+        parse_config({"owner": {"email": "a@b.c"},
+                      "sources": [{"name": "g", "type": "google",
+                                   "api_root": "http://proxy.example.com/"}]})
+    assert info.value.problems[0][0] == "sources[0].api_root"
+    assert "unencrypted" in info.value.problems[0][1]
+
+
+def test_google_agenda_store_needs_a_google_source():
+    with pytest.raises(ConfigError) as info:
+        parse_config({"owner": {"email": "a@b.c"}, "agenda": {"store": "google"},
+                      "sources": [{"name": "w", "url": "x.ics"}]})
+    assert 'needs a source with type = "google"' in info.value.problems[0][1]
+    with pytest.raises(ConfigError) as info:
+        parse_config({"owner": {"email": "a@b.c"},
+                      "agenda": {"store": "google", "google_source": "w"},
+                      "sources": [{"name": "w", "url": "x.ics"},
+                                  {"name": "g", "type": "google"}]})
+    assert "'w' is not the name of a source" in info.value.problems[0][1]
+
+
+def test_google_token_file_resolves_against_the_config_folder(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[owner]\nemail = "a@b.c"\n[[sources]]\nname = "g"\ntype = "google"\n'
+                    'token_file = "tokens/g.json"\n')
+    assert load_config(path).config.sources[0].token_file == str(tmp_path / "tokens" / "g.json")

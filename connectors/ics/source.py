@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from connectors.base import Interest, ReadResult
+from connectors.base import Interest, ReadResult, file_name
 from connectors.ics.fetch import Validators, content_hash, fetch_feed, url_fingerprint
 from connectors.ics.parse import parse_calendar
 from daemon.config import IcsSource
@@ -36,7 +35,7 @@ class IcsCalendar:
         self.config = config
         self.client = client
         self.validators = validators
-        self.cache_file = (cache_dir / f"{_safe(config.name)}.ics") if cache_dir else None
+        self.cache_file = (cache_dir / f"{file_name(config.name)}.ics") if cache_dir else None
         self._body: bytes | None = None
         self._parsed: tuple[object, ReadResult] | None = None
         self.parses = 0  # how many times the feed was parsed: for tests and benchmarks
@@ -132,8 +131,3 @@ class IcsCalendar:
                 log.warning("source %r: cannot keep a cached copy: %s", self.name, exc.strerror)
         return result
 
-
-def _safe(name: str) -> str:
-    """A file name for a source: readable, and unique through a short hash."""
-    readable = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40]
-    return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"

@@ -166,7 +166,7 @@ def prepare(analysis: Analysis, config: Config, store: AgendaStore, state: Store
                 **carry.to_json(), "open": [_item_json(c) for c in open_now]})
         results.append(Prepared(rel.person, outcome.get("added", ()),
                                 outcome.get("updated", ()), text))
-        for key in outcome.get("added", ()):
+        for key in outcome.get("added", ()) if write else ():
             log.info("agenda: added the section for %s with %s", key.split("|")[1], rel.name)
     return results
 

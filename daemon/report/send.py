@@ -15,9 +15,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from connectors import smtp as smtp_connector
 from daemon.config import Config
+from daemon.errors import CadencedError
 from daemon.report.content import SourceStatus, build_report, week_start
 from daemon.report.model import Report
 from daemon.report.render import build_message
@@ -70,7 +72,8 @@ def message_id(config: Config, key: str, sender: str) -> str:
 def source_statuses(states: list[SourceState]) -> list[SourceStatus]:
     return [SourceStatus(name=s.name, error=s.error, hint=s.hint,
                          failing_since=datetime.fromisoformat(s.failing_since)
-                         if s.failing_since else None)
+                         if s.failing_since else None,
+                         needs_sign_in=s.needs_sign_in)
             for s in states]
 
 
@@ -118,9 +121,34 @@ def send_report(report: Report, config: Config, store: Store, now: datetime, *,
     return Sent(key, mid, reply)
 
 
-def report_for(analysis: Analysis, config: Config, store: Store, now: datetime) -> Report:
+def report_for(analysis: Analysis, config: Config, store: Store, now: datetime,
+               agendas: Any = None) -> Report:
+    """The report at ``now``; with ``agendas`` (the agenda store), upcoming 1:1s
+    link their agenda when it has a shareable https address (Google Docs)."""
     from daemon.agenda.prepare import overdue_items
 
     local = now.astimezone(config.owner.tz)
     return build_report(analysis, config, local, sources=source_statuses(store.sources()),
-                        overdue=overdue_items(store, local.date()))
+                        overdue=overdue_items(store, local.date()),
+                        agenda_links=agenda_links(analysis, agendas, local))
+
+
+def agenda_links(analysis: Analysis, agendas: Any, now: datetime
+                 ) -> dict[tuple[str, datetime], str]:
+    """Each upcoming 1:1's agenda address, when it may travel by email: https only
+    (a local agenda's address carries this machine's secret)."""
+    if agendas is None or not callable(getattr(agendas, "document_id", None)):
+        return {}
+    links: dict[tuple[str, datetime], str] = {}
+    for rel in analysis.relationships:
+        upcoming = [o for o in rel.occurrences if o.end > now]
+        if not upcoming:
+            continue
+        try:
+            url = agendas.url(rel.person)
+        except CadencedError as exc:
+            log.warning("report: no agenda link for %s: %s", rel.name, exc)
+            continue
+        if url and url.startswith("https://"):
+            links.update((o.key, url) for o in upcoming)
+    return links

@@ -1,0 +1,1 @@
+"""Google Calendar, Drive and Docs."""

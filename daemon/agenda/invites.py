@@ -1,0 +1,74 @@
+"""The per-sync step that links each person's agenda Doc from their 1:1 invites.
+
+After the agendas are prepared, every upcoming booked 1:1 (within
+``cadence.lookahead_days``) read from a Google source that may be written to
+gets its series (or, for a one-off, the event itself) linked to the person's
+Doc, through :func:`connectors.google.writeback.link`, which changes only
+events the owner organizes and nothing twice. Only https agenda addresses
+(Google Docs) go into invites: a local agenda's address is a secret of this
+machine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.google.calendar import GoogleCalendar
+from connectors.google.writeback import Link, Patch, link
+from daemon.config import Config
+from daemon.errors import GoogleApiError, NeedsSignIn
+from daemon.rules import Analysis, is_booked
+
+log = logging.getLogger(__name__)
+
+
+def invite_step(config: Config, sources: Sequence[Any], agendas: Any, *,
+                dry_run: bool = False, collected: list[Patch] | None = None,
+                ) -> list[Callable[[Analysis, datetime], None]]:
+    """The step (none when no Google source may be written to, or the agenda
+    store has no Docs to link)."""
+    if not config.agenda.enabled or not callable(getattr(agendas, "document_id", None)):
+        return []
+    writable = [s for s in sources if isinstance(s, GoogleCalendar)]
+    if not writable:
+        return []
+
+    def step(analysis: Analysis, now: datetime) -> None:
+        calendars = {s.name: s for s in writable if _may_write(s)}
+        if not calendars:
+            return
+        horizon = now + timedelta(days=config.cadence.lookahead_days)
+        for rel in analysis.relationships:
+            uids = sorted({(o.source, o.uid) for o in rel.occurrences
+                           if o.source in calendars and o.end > now and o.start <= horizon
+                           and is_booked(o)})
+            if not uids:
+                continue
+            doc_id, url = agendas.document_id(rel.person), agendas.url(rel.person)
+            if not doc_id or not url or not url.startswith("https://"):
+                continue
+            target = Link(doc_id, url, f"1:1 agenda: {rel.name}")
+            for source_name, uid in uids:
+                calendar = calendars[source_name]
+                for resource in calendar.events_with_uid(uid):
+                    try:
+                        patch = link(calendar, resource, target, dry_run=dry_run)
+                    except NeedsSignIn:
+                        raise
+                    except GoogleApiError as exc:
+                        log.error("%s%s", exc, f" ({exc.hint})" if exc.hint else "")
+                        continue
+                    if patch is not None and collected is not None:
+                        collected.append(patch)
+
+    return [step]
+
+
+def _may_write(calendar: GoogleCalendar) -> bool:
+    try:
+        return calendar.can_write
+    except NeedsSignIn:
+        return False
