@@ -413,3 +413,14 @@ def test_the_service_prepares_docs_links_them_and_serves_the_overlay(google, tmp
     finally:
         if runner.server is not None:
             runner.server.stop()
+
+
+def test_write_back_off_makes_the_doc_but_leaves_every_invite_alone(google, tmp_path, state):
+    series(google.calendar("primary"))
+    config = google_config(google, tmp_path, write_back=False)
+    syncer = syncer_for(config, state)
+    agendas = build_agenda_store(config, syncer.sources, tmp_path / "data")
+    syncer.sync(BEFORE_NEXT, steps=[*agenda_step(config, agendas, state),
+                                    *invite_step(config, syncer.sources, agendas)])
+    assert google.drive.files
+    assert not calendar_patches(google)
