@@ -1,52 +1,29 @@
 """``cadenced auth``: sign in to Google, see the sign-ins, revoke one.
 
-``daemon.cli`` registers the group (``main.add_command(auth)``) and imports this
-module at its own import time, so this module imports ``daemon.cli`` only inside
-functions (its ``handle_errors`` and ``_load``). The sign-in itself lives in
+``daemon.cli`` registers the group (``main.add_command(auth)``). The sign-in itself lives in
 :mod:`connectors.google.auth`; this module picks the source, the files and
 prints.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from daemon import paths
+from daemon.commands import config_path, handle_errors, load
 from daemon.config import Config, GoogleSource
 from daemon.errors import CadencedError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 CLIENT_SECRETS = "client_secret.json"
 
 
-def _handle_errors(func: F) -> F:
-    """``daemon.cli.handle_errors``, looked up when the command runs (no import cycle)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from daemon.cli import handle_errors
-
-        return handle_errors(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
 def _config(ctx: click.Context) -> tuple[Config, Path]:
-    """The loaded config and the file it came from (as ``main --config`` says)."""
-    from daemon.cli import _load
-
-    ctx.ensure_object(dict)
-    ctx.obj.setdefault("config_path", None)
-    loaded = _load(ctx)
-    path = loaded.path or Path(ctx.obj["config_path"] or paths.config_file())
-    return loaded.config, path
+    """The loaded config and the file it came from."""
+    loaded = load(ctx)
+    return loaded.config, loaded.path or config_path(ctx)
 
 
 def google_sources(config: Config) -> list[GoogleSource]:
@@ -92,7 +69,7 @@ def auth() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Loopback port for Google's redirect (0: a free one).")
 @click.pass_context
-@_handle_errors
+@handle_errors
 def google(ctx: click.Context, source_name: str | None, client_secrets: str | None,
            no_browser: bool, read_only: bool, port: int) -> None:
     """Sign in to Google in the browser and save the token of a Google source.
@@ -128,7 +105,7 @@ def google(ctx: click.Context, source_name: str | None, client_secrets: str | No
 @click.option("--source", "source_name", metavar="NAME",
               help="The Google source to sign out (default: the only one).")
 @click.pass_context
-@_handle_errors
+@handle_errors
 def revoke(ctx: click.Context, source_name: str | None) -> None:
     """Revoke a Google sign-in at Google and delete its token file.
 
@@ -152,7 +129,7 @@ def revoke(ctx: click.Context, source_name: str | None) -> None:
 @auth.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-@_handle_errors
+@handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
     """Per Google source: token file, scopes granted, whether it can write. No network."""
     from connectors.google.auth import TokenFile

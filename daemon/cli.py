@@ -2,21 +2,18 @@
 
 Loads and validates the config once, reads the clock once (or takes ``--now``),
 and turns every :class:`~daemon.errors.CadencedError` into a one-line message in
-one place (:func:`handle_errors`). Tracebacks only with ``--verbose``.
+one place (:func:`daemon.commands.handle_errors`). Tracebacks only with ``--verbose``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
 import os
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -27,6 +24,7 @@ from daemon import paths
 from daemon.agenda.invites import invite_step
 from daemon.agenda.prepare import agenda_step, prepare
 from daemon.auth_cli import auth
+from daemon.commands import config_path, handle_errors, load
 from daemon.config import LoadedConfig, load_config
 from daemon.errors import CadencedError, ConfigError
 from daemon.logs import setup_logging
@@ -40,37 +38,6 @@ from daemon.sync import Syncer
 EXIT_SOURCES_FAILED = 3
 DEMO_NOW = "2026-11-20T09:00:00+01:00"
 
-F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger("cadenced")
-
-
-def report_error(error: CadencedError) -> None:
-    """The one place an error becomes what the user reads."""
-    lines = [f"cadenced: {error.message}"]
-    if isinstance(error, ConfigError):
-        if error.path:
-            lines[0] += f" ({error.path})"
-        lines += [f"  {key}: {problem}" for key, problem in error.problems]
-    if error.hint:
-        lines.append(f"  hint: {error.hint}")
-    click.echo("\n".join(lines), err=True)
-
-
-def handle_errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except CadencedError as exc:
-            report_error(exc)
-            sys.exit(exc.exit_code)
-        except Exception:
-            if logging.getLogger().isEnabledFor(logging.DEBUG):
-                raise
-            click.echo("cadenced: internal error (run with --verbose for details; "
-                       "please report it)", err=True)
-            sys.exit(1)
-    return wrapper  # type: ignore[return-value]
 
 
 def parse_now(value: str | None, tz: ZoneInfo) -> datetime:
@@ -87,14 +54,6 @@ def parse_now(value: str | None, tz: ZoneInfo) -> datetime:
         raise ConfigError(f"--now {value!r} is not an ISO 8601 date-time",
                           hint="for example --now 2026-11-20T09:00+01:00") from None
     return moment.astimezone(tz) if moment.tzinfo is not None else moment.replace(tzinfo=tz)
-
-
-def _load(ctx: click.Context) -> LoadedConfig:
-    path = ctx.obj["config_path"] or paths.config_file()
-    loaded = load_config(Path(path))
-    for warning in loaded.warnings:
-        log.warning("%s: %s", loaded.path, warning)
-    return loaded
 
 
 def _print_result(result: ScanResult, as_json: bool,
@@ -144,7 +103,7 @@ def scan(ctx: click.Context, now_text: str | None, as_json: bool) -> None:
     Exit status: 0 all sources read, 3 some failed (output still printed),
     2 configuration error.
     """
-    _scan_and_print(_load(ctx), now_text, as_json)
+    _scan_and_print(load(ctx), now_text, as_json)
 
 
 @main.command()
@@ -174,7 +133,7 @@ def sync(ctx: click.Context, now_text: str | None, as_json: bool, dry_run: bool)
     the agendas due and links them from the invites you organize (Google).
     Exit status as for `scan`.
     """
-    loaded = _load(ctx)
+    loaded = load(ctx)
     config = loaded.config
     now = parse_now(now_text, config.owner.tz)
     with Store.open(paths.state_dir()) as store:
@@ -236,7 +195,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         try:
-            tz = _load(ctx).config.owner.tz
+            tz = load(ctx).config.owner.tz
         except ConfigError:
             tz = None  # the state is readable without a config: show local times
         print_status(document, Console(), tz)
@@ -265,7 +224,7 @@ def run(ctx: click.Context) -> None:
     """Run as a service: sync on a schedule, talk to systemd (sd_notify)."""
     from daemon.runner import serve
 
-    path = Path(ctx.obj["config_path"] or paths.config_file())
+    path = config_path(ctx)
     sys.exit(serve(path, paths.state_dir(), paths.runtime_dir(), paths.data_dir()))
 
 
@@ -282,7 +241,7 @@ def agenda(ctx: click.Context, now_text: str | None, person: str | None, show: b
     Before each 1:1 (agenda.lead_hours ahead) its section is added to the
     person's living document: carried-over action items, queued topics, prompts.
     """
-    config = _load(ctx).config
+    config = load(ctx).config
     now = parse_now(now_text, config.owner.tz)
     who = person.lower() if person else None
     if show:
@@ -328,7 +287,7 @@ def serve(ctx: click.Context) -> None:
     """Serve the agendas and the overlay calendar feed on this machine (see [server])."""
     from daemon.runner import serve as run_service
 
-    path = Path(ctx.obj["config_path"] or paths.config_file())
+    path = config_path(ctx)
     config = load_config(path).config
     if not config.server.enabled:
         raise ConfigError("the server is off", hint="set enabled = true under [server]; "
@@ -354,7 +313,7 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
     """
     from daemon.report.send import report_for, send_report, week_key
 
-    config = _load(ctx).config
+    config = load(ctx).config
     now = parse_now(now_text, config.owner.tz)
     if send and config.smtp is None:
         raise ConfigError("there is no [smtp] section to send the report with",

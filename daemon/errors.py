@@ -2,7 +2,7 @@
 
 Every failure a user can act on is a :class:`CadencedError`. Errors carry data
 (which source, which key, what to do next) as attributes; turning them into the
-one-line message a user reads happens in one place, :func:`daemon.cli.errors.report`.
+one-line message a user reads happens in one place, :func:`daemon.commands.report_error`.
 Connectors raise these, never their libraries' exceptions.
 """
 

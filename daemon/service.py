@@ -11,21 +11,20 @@ by hand.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from daemon import paths
+from daemon.commands import handle_errors
 from daemon.errors import CadencedError
 from daemon.store import atomic_write
 
@@ -55,7 +54,6 @@ LINGER_HINT = (
 _PRIVATE_TMP = (Path("/tmp"), Path("/var/tmp"))  # noqa: S108
 _NEEDS_QUOTES = re.compile(r'[\s"\'\\;]')
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class SystemctlFailed(Exception):
@@ -92,15 +90,6 @@ def run_systemctl(args: list[str]) -> None:
 
 def _command(args: Sequence[str]) -> str:
     return shlex.join(["systemctl", *args])
-
-
-def _handled(func: F) -> F:
-    """:func:`daemon.cli.handle_errors`, looked up late: ``daemon.cli`` imports this module."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from daemon.cli import handle_errors
-        return handle_errors(func)(*args, **kwargs)
-    return wrapper  # type: ignore[return-value]
 
 
 # -- the unit ---------------------------------------------------------------------------
@@ -215,7 +204,7 @@ def service() -> None:
 @click.option("--print", "print_only", is_flag=True,
               help="Print the unit and the commands; write and run nothing.")
 @click.pass_context
-@_handled
+@handle_errors
 def install(ctx: click.Context, print_only: bool) -> None:
     """Install, enable and start cadenced.service for your user.
 
@@ -262,7 +251,7 @@ def install(ctx: click.Context, print_only: bool) -> None:
 @service.command()
 @click.option("--print", "print_only", is_flag=True,
               help="Print the commands; change nothing.")
-@_handled
+@handle_errors
 def uninstall(print_only: bool) -> None:
     """Stop and disable cadenced.service and remove its unit file."""
     target = unit_path()

@@ -76,7 +76,7 @@ def test_verbose_shows_debug() -> None:
     connectors_log.debug("more")
     logging.getLogger("cadenced").debug("cli")
     assert stream.getvalue() == "DEBUG: detail\nDEBUG: more\nDEBUG: cli\n"
-    # daemon.cli.handle_errors shows tracebacks when the root logger is at DEBUG
+    # daemon.commands.handle_errors shows tracebacks when the root logger is at DEBUG
     assert logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
