@@ -21,8 +21,8 @@ from rich.console import Console
 
 from connectors.registry import build_agenda_store, build_sources
 from daemon import paths
-from daemon.agenda.invites import invite_step
-from daemon.agenda.prepare import agenda_step, prepare
+from daemon.agenda.invites import agenda_steps, invite_step
+from daemon.agenda.prepare import prepare
 from daemon.auth_cli import auth
 from daemon.commands import config_path, handle_errors, load
 from daemon.config import LoadedConfig, load_config
@@ -140,9 +140,8 @@ def sync(ctx: click.Context, now_text: str | None, as_json: bool, dry_run: bool)
         syncer = Syncer(config, store)
         agendas = build_agenda_store(config, syncer.sources, paths.data_dir())
         if not dry_run:
-            steps = [*agenda_step(config, agendas, store),
-                     *invite_step(config, syncer.sources, agendas)]
-            result = syncer.sync(now, steps=steps)
+            result = syncer.sync(now, steps=agenda_steps(config, agendas, store,
+                                                         syncer.sources))
             _print_result(result.scan, as_json, result.first_seen)
             return
         prepared: list[Any] = []
@@ -332,9 +331,7 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
     with store:
         syncer = Syncer(config, store)
         agendas = build_agenda_store(config, syncer.sources, paths.data_dir())
-        steps = [*agenda_step(config, agendas, store),
-                 *invite_step(config, syncer.sources, agendas)]
-        result = syncer.sync(now, steps=steps)
+        result = syncer.sync(now, steps=agenda_steps(config, agendas, store, syncer.sources))
         weekly = report_for(result.scan.analysis, config, store, now, agendas)
         if preview or not send:
             _show_report(weekly, preview)

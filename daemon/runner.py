@@ -40,8 +40,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from connectors.registry import build_agenda_store
 from connectors.smtp import MailError
-from daemon.agenda.invites import invite_step
-from daemon.agenda.prepare import agenda_step, upcoming_meetings
+from daemon.agenda.invites import agenda_steps
+from daemon.agenda.prepare import upcoming_meetings
 from daemon.agenda.server import AgendaServer, new_secret, overlay_calendar
 from daemon.config import Config, LoadedConfig, load_config
 from daemon.errors import CadencedError
@@ -152,8 +152,8 @@ class Runner:
         links in the invites."""
         def remember(analysis: Any, now: datetime) -> None:
             self.last_analysis = analysis  # for the overlay feed
-        return [remember, *agenda_step(self.config, self.agendas, self.store),
-                *invite_step(self.config, self.syncer.sources, self.agendas)]
+        return [remember, *agenda_steps(self.config, self.agendas, self.store,
+                                        self.syncer.sources)]
 
     def start_server(self) -> None:
         """The agenda pages and the overlay feed, when ``[server] enabled``."""

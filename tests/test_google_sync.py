@@ -14,7 +14,7 @@ from connectors.google.auth import READ_SCOPES, WRITE_SCOPES
 from connectors.google.calendar import GoogleCalendar
 from connectors.google.writeback import KEY_DOC, Link, link
 from connectors.registry import build_agenda_store
-from daemon.agenda.invites import invite_step
+from daemon.agenda.invites import agenda_steps, invite_step
 from daemon.agenda.prepare import agenda_step
 from daemon.config import parse_config
 from daemon.errors import GoogleApiError, NeedsSignIn
@@ -266,8 +266,8 @@ def test_the_agenda_doc_is_made_shared_and_linked_from_the_series_once(google, t
     for _ in range(2):
         syncer = syncer_for(config, state)
         agendas = build_agenda_store(config, syncer.sources, tmp_path / "data")
-        result = syncer.sync(BEFORE_NEXT, steps=[*agenda_step(config, agendas, state),
-                                                 *invite_step(config, syncer.sources, agendas)])
+        steps = agenda_steps(config, agendas, state, syncer.sources)
+        result = syncer.sync(BEFORE_NEXT, steps=steps)
     creates = [r for r in google.requests if r.method == "POST" and r.path.endswith("/files")]
     patches = calendar_patches(google)
     assert len(creates) == 1 and len(patches) == 1
@@ -295,8 +295,7 @@ def test_someone_elses_event_gets_no_write(google, tmp_path, state):
     config = google_config(google, tmp_path)
     syncer = syncer_for(config, state)
     agendas = build_agenda_store(config, syncer.sources, tmp_path / "data")
-    syncer.sync(BEFORE_NEXT, steps=[*agenda_step(config, agendas, state),
-                                    *invite_step(config, syncer.sources, agendas)])
+    syncer.sync(BEFORE_NEXT, steps=agenda_steps(config, agendas, state, syncer.sources))
     assert google.drive.files  # the agenda itself is made
     assert not [r for r in google.requests if r.method in {"PATCH", "PUT"}
                 and "/calendar/" in r.path]
@@ -420,7 +419,6 @@ def test_write_back_off_makes_the_doc_but_leaves_every_invite_alone(google, tmp_
     config = google_config(google, tmp_path, write_back=False)
     syncer = syncer_for(config, state)
     agendas = build_agenda_store(config, syncer.sources, tmp_path / "data")
-    syncer.sync(BEFORE_NEXT, steps=[*agenda_step(config, agendas, state),
-                                    *invite_step(config, syncer.sources, agendas)])
+    syncer.sync(BEFORE_NEXT, steps=agenda_steps(config, agendas, state, syncer.sources))
     assert google.drive.files
     assert not calendar_patches(google)

@@ -18,9 +18,8 @@ The contract:
   store: loaded (with the file's own ``token_uri`` and ``expiry``: google-auth's
   loader forgets both), refreshed when expired or about to, and saved whenever
   they are refreshed, including a refresh google_auth_httplib2 makes in the middle
-  of an API call (the credentials persist themselves; :meth:`TokenFile.save_if_changed`
-  is an idempotent safety net). A refused refresh (``invalid_grant``: revoked, or the
-  7-day refresh token of an app in Google's testing mode) raises
+  of an API call (the credentials persist themselves). A refused refresh
+  (``invalid_grant``: revoked, or the 7-day refresh token of an app in Google's testing mode) raises
   :class:`~daemon.errors.NeedsSignIn`, and the token endpoint is not called again
   until the token file changes on disk.
 - :func:`revoke` revokes the grant at Google, then deletes the token file in
@@ -388,15 +387,6 @@ class TokenFile:
         with self._lock:
             if creds is self._creds:
                 self._refused = self._loaded
-
-    def save_if_changed(self, creds: google.oauth2.credentials.Credentials | None = None
-                        ) -> None:
-        """Save the credentials :meth:`credentials` returned if they were refreshed and
-        not saved yet. Refreshes save themselves already; calling this after a sync is
-        harmless."""
-        with self._lock:
-            if self._creds is not None and creds in (None, self._creds):
-                self._persist(self._creds)
 
     def close(self) -> None:
         if self._session is not None:

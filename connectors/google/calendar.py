@@ -147,9 +147,7 @@ class GoogleCalendar:
     # --- CalendarSource -------------------------------------------------------------
 
     def checkpoint(self) -> dict[str, str | None]:
-        # The token lives with the events in the cache file; this is for `status`.
-        self._load()
-        return {"sync_token": "kept" if self._sync_token else None}
+        return {}  # the sync token lives with the events it describes, in the cache file
 
     def last_good(self, *, tz: ZoneInfo, interest: Interest | None) -> ReadResult | None:
         events = self._load()
@@ -180,9 +178,7 @@ class GoogleCalendar:
             fresh = {e["id"]: e for e in changed if isinstance(e, dict) and "id" in e}
             return self._after(fresh, token, tz, interest)
         if not changed:
-            self.token.save_if_changed()
-            result = self._map(tz, interest, changed=False)
-            return result
+            return self._map(tz, interest, changed=False)
         merged = dict(events)
         for item in changed:
             if isinstance(item, dict) and "id" in item:
@@ -192,7 +188,6 @@ class GoogleCalendar:
     def _after(self, events: dict[str, dict[str, Any]], token: str | None, tz: ZoneInfo,
                interest: Interest | None) -> ReadResult:
         self._keep(events, token)
-        self.token.save_if_changed()
         return self._map(tz, interest, changed=True)
 
     def _map(self, tz: ZoneInfo, interest: Interest | None, *, changed: bool) -> ReadResult:

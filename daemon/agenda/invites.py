@@ -18,11 +18,20 @@ from typing import Any
 
 from connectors.google.calendar import GoogleCalendar
 from connectors.google.writeback import Link, Patch, link
+from daemon.agenda.prepare import agenda_step
 from daemon.config import Config
-from daemon.errors import GoogleApiError, NeedsSignIn
+from daemon.errors import GoogleApiError
 from daemon.rules import Analysis, is_booked
+from daemon.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def agenda_steps(config: Config, agendas: Any, state: Store, sources: Sequence[Any]
+                 ) -> list[Callable[[Analysis, datetime], None]]:
+    """What runs after each sync: the agendas are prepared, then linked from the
+    invites."""
+    return [*agenda_step(config, agendas, state), *invite_step(config, sources, agendas)]
 
 
 def invite_step(config: Config, sources: Sequence[Any], agendas: Any, *,
@@ -32,12 +41,12 @@ def invite_step(config: Config, sources: Sequence[Any], agendas: Any, *,
     store has no Docs to link)."""
     if not config.agenda.enabled or not callable(getattr(agendas, "document_id", None)):
         return []
-    writable = [s for s in sources if isinstance(s, GoogleCalendar)]
-    if not writable:
+    google = [s for s in sources if isinstance(s, GoogleCalendar)]
+    if not google:
         return []
 
     def step(analysis: Analysis, now: datetime) -> None:
-        calendars = {s.name: s for s in writable if _may_write(s)}
+        calendars = {s.name: s for s in google if s.can_write}  # the sign-in may change
         if not calendars:
             return
         horizon = now + timedelta(days=config.cadence.lookahead_days)
@@ -56,9 +65,7 @@ def invite_step(config: Config, sources: Sequence[Any], agendas: Any, *,
                 for resource in calendar.events_with_uid(uid):
                     try:
                         patch = link(calendar, resource, target, dry_run=dry_run)
-                    except NeedsSignIn:
-                        raise
-                    except GoogleApiError as exc:
+                    except GoogleApiError as exc:  # this event only; NeedsSignIn ends the step
                         log.error("%s%s", exc, f" ({exc.hint})" if exc.hint else "")
                         continue
                     if patch is not None and collected is not None:
@@ -66,9 +73,3 @@ def invite_step(config: Config, sources: Sequence[Any], agendas: Any, *,
 
     return [step]
 
-
-def _may_write(calendar: GoogleCalendar) -> bool:
-    try:
-        return calendar.can_write
-    except NeedsSignIn:
-        return False
