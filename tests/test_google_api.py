@@ -90,3 +90,37 @@ def test_insufficient_scope_says_to_sign_in_again(google):
                                        body={"description": "y"}), source="g", what="patching")
     assert error.value.status == 403
     assert "cadenced auth google --source g" in error.value.hint
+
+
+def test_an_api_root_with_an_untrusted_certificate_is_refused_not_retried(pki):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    served = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            served.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = pki.server_context().wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        root = f"https://127.0.0.1:{httpd.server_address[1]}/"
+        service = build_service("calendar", Credentials("token"), api_root=root, timeout=5)
+        waits = []
+        with pytest.raises(GoogleApiError) as info:
+            execute(service.events().list(calendarId="primary"), source="g",
+                    what="listing events", sleep=waits.append)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert "TLS verification failed" in info.value.reason
+    assert "api_root" in info.value.hint
+    assert waits == [] and served == []  # no retry, and nothing was sent in clear

@@ -422,3 +422,19 @@ def test_write_back_off_makes_the_doc_but_leaves_every_invite_alone(google, tmp_
     syncer.sync(BEFORE_NEXT, steps=agenda_steps(config, agendas, state, syncer.sources))
     assert google.drive.files
     assert not calendar_patches(google)
+
+
+def test_a_refused_patch_is_logged_with_the_source_and_tried_again_next_sync(
+        google, tmp_path, state, caplog):
+    master = series(google.calendar("primary"))
+    config = google_config(google, tmp_path)
+    syncer = syncer_for(config, state)
+    agendas = build_agenda_store(config, syncer.sources, tmp_path / "data")
+    steps = agenda_steps(config, agendas, state, syncer.sources)
+    google.fail("PATCH", r"/calendar/v3/calendars/[^/]+/events/", 400, "invalid")
+    result = syncer.sync(BEFORE_NEXT, steps=steps)
+    assert result.scan.sources[0].ok
+    assert "source 'g': linking the agenda: HTTP 400 invalid" in caplog.text
+    assert "attachments" not in google.calendar("primary").get(master["id"])
+    syncer.sync(BEFORE_NEXT + timedelta(minutes=15), steps=steps)
+    assert google.calendar("primary").get(master["id"])["attachments"]
