@@ -7,42 +7,46 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import CalendarSource
-from connectors.ics.source import IcsCalendar
 from daemon.config import Config, GoogleSource, IcsSource
 
 
 def build_sources(config: Config, *, cache_dir: Path | None = None,
                   checkpoints: Mapping[str, dict[str, str | None]] | None = None,
-                  state_dir: Path | None = None) -> list[CalendarSource]:
+                  state_dir: Path | None = None, read_only: bool = False
+                  ) -> list[CalendarSource]:
     """One :class:`CalendarSource` per ``[[sources]]`` entry, in config order.
 
     ``cache_dir`` keeps each source's last good copy; ``checkpoints`` are what
     the sources handed out before a restart (see ``CalendarSource.checkpoint``);
     ``state_dir`` holds Google sign-ins whose token_file is not configured.
+    ``read_only`` (a dry run): the kept copies are read, never created or written.
     """
+    from connectors.ics.source import IcsCalendar
+
     checkpoints = checkpoints or {}
-    if cache_dir is not None:
+    if cache_dir is not None and not read_only:
         cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     sources: list[CalendarSource] = []
     for source in config.sources:
         if isinstance(source, IcsSource):
             sources.append(IcsCalendar(
-                source, cache_dir=cache_dir,
+                source, cache_dir=cache_dir, persist=not read_only,
                 validators=IcsCalendar.validators_from(checkpoints.get(source.name))))
         else:
-            sources.append(_google(source, cache_dir=cache_dir, state_dir=state_dir))
+            sources.append(_google(source, cache_dir=cache_dir, state_dir=state_dir,
+                                   persist=not read_only))
     return sources
 
 
-def _google(source: GoogleSource, *, cache_dir: Path | None, state_dir: Path | None
-            ) -> CalendarSource:
+def _google(source: GoogleSource, *, cache_dir: Path | None, state_dir: Path | None,
+            persist: bool) -> CalendarSource:
     from connectors.google.auth import TokenFile, token_path
     from connectors.google.calendar import GoogleCalendar
     from daemon import paths
 
     token = TokenFile(token_path(source, state_dir or paths.state_dir()), source=source.name,
                       timeout=source.timeout_seconds)
-    return GoogleCalendar(source, token=token, cache_dir=cache_dir)
+    return GoogleCalendar(source, token=token, cache_dir=cache_dir, persist=persist)
 
 
 def build_agenda_store(config: Config, sources: Sequence[Any], data_dir: Path) -> Any:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from daemon import paths
-from daemon.commands import config_path, handle_errors, load
-from daemon.config import Config, GoogleSource
+from daemon.commands import config_path, group, handle_errors, load
 from daemon.errors import CadencedError
+
+if TYPE_CHECKING:
+    from daemon.config import Config, GoogleSource
 
 CLIENT_SECRETS = "client_secret.json"
 
@@ -27,6 +30,8 @@ def _config(ctx: click.Context) -> tuple[Config, Path]:
 
 
 def google_sources(config: Config) -> list[GoogleSource]:
+    from daemon.config import GoogleSource
+
     return [s for s in config.sources if isinstance(s, GoogleSource)]
 
 
@@ -36,7 +41,7 @@ def pick_source(config: Config, name: str | None) -> GoogleSource:
     if name is not None:
         for source in config.sources:
             if source.name == name:
-                if isinstance(source, GoogleSource):
+                if source in sources:
                     return source
                 raise CadencedError(f"source {name!r} is not a Google source "
                                     f"(type = {source.type!r})")
@@ -52,7 +57,7 @@ def pick_source(config: Config, name: str | None) -> GoogleSource:
     return sources[0]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@group()
 def auth() -> None:
     """Sign in to Google, show the sign-ins, revoke one."""
 
@@ -72,7 +77,7 @@ def auth() -> None:
 @handle_errors
 def google(ctx: click.Context, source_name: str | None, client_secrets: str | None,
            no_browser: bool, read_only: bool, port: int) -> None:
-    """Sign in to Google in the browser and save the token of a Google source.
+    """Sign in to Google in the browser; save the source's token.
 
     Google sends the browser back to http://127.0.0.1:PORT/ on this machine. On a
     server without a browser, use --no-browser and forward that port over SSH.
@@ -131,7 +136,7 @@ def revoke(ctx: click.Context, source_name: str | None) -> None:
 @click.pass_context
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Per Google source: token file, scopes granted, whether it can write. No network."""
+    """Each Google sign-in: token file, scopes, access (no network)."""
     from connectors.google.auth import TokenFile
 
     config, _ = _config(ctx)

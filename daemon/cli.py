@@ -3,41 +3,34 @@
 Loads and validates the config once, reads the clock once (or takes ``--now``),
 and turns every :class:`~daemon.errors.CadencedError` into a one-line message in
 one place (:func:`daemon.commands.handle_errors`). Tracebacks only with ``--verbose``.
+
+Each command imports what it needs when it runs, so ``cadenced --help`` and a
+scan of one ICS file do not load the Google client, the scheduler or the report.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
-from rich.console import Console
 
-from connectors.registry import build_agenda_store, build_sources
 from daemon import paths
-from daemon.agenda.invites import agenda_steps, invite_step
-from daemon.agenda.prepare import prepare
 from daemon.auth_cli import auth
-from daemon.commands import config_path, handle_errors, load
-from daemon.config import LoadedConfig, load_config
-from daemon.errors import CadencedError, ConfigError
-from daemon.logs import setup_logging
-from daemon.output import print_status, print_table, to_json
-from daemon.scan import ScanResult
-from daemon.scan import scan as run_scan
+from daemon.commands import config_path, group, handle_errors, load, usage_error
+from daemon.errors import CadencedError, ConfigError, InputError
 from daemon.service import service
-from daemon.store import StateError, Store
-from daemon.sync import Syncer
+
+if TYPE_CHECKING:
+    from daemon.config import Config, LoadedConfig
+    from daemon.scan import ScanResult
 
 EXIT_SOURCES_FAILED = 3
 DEMO_NOW = "2026-11-20T09:00:00+01:00"
-
 
 
 def parse_now(value: str | None, tz: ZoneInfo) -> datetime:
@@ -59,31 +52,36 @@ def parse_now(value: str | None, tz: ZoneInfo) -> datetime:
 def _print_result(result: ScanResult, as_json: bool,
                   first_seen: dict[str, str] | None = None, *,
                   exit_on_failure: bool = True) -> None:
+    from daemon.output import print_table, to_json
+
     if as_json:
         click.echo(json.dumps(to_json(result, first_seen), indent=2, ensure_ascii=False))
     else:
+        from rich.console import Console
+
         print_table(result, Console())
     if exit_on_failure and not result.all_sources_ok:
         sys.exit(EXIT_SOURCES_FAILED)
 
 
 def _scan_and_print(loaded: LoadedConfig, now_text: str | None, as_json: bool) -> None:
+    from connectors.registry import build_sources
+    from daemon.scan import scan as run_scan
+
     config = loaded.config
     now = parse_now(now_text, config.owner.tz)
     _print_result(run_scan(config, build_sources(config), now), as_json)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="Config file (default: $XDG_CONFIG_HOME/cadenced/config.toml).")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging and tracebacks.")
+@group()
 @click.version_option(package_name="cadenced")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+def main(ctx: click.Context) -> None:
     """Keep your one-on-ones healthy."""
-    setup_logging(verbose=verbose)
+    from daemon.logs import setup_logging
+
     ctx.ensure_object(dict)
-    ctx.obj["config_path"] = config_path
+    setup_logging(verbose=bool(ctx.obj.get("verbose")))
 
 
 _now_option = click.option(
@@ -106,13 +104,17 @@ def scan(ctx: click.Context, now_text: str | None, as_json: bool) -> None:
     _scan_and_print(load(ctx), now_text, as_json)
 
 
-@main.command()
+@main.command(global_opts=("verbose",))
 @click.option("--now", "now_text", metavar="ISO-8601", default=DEMO_NOW, show_default=True,
               help="The moment the demo is seen from.")
 @_json_option
 @handle_errors
 def demo(now_text: str, as_json: bool) -> None:
     """Run on a bundled demo calendar: no account, no config needed."""
+    from importlib import resources
+
+    from daemon.config import load_config
+
     with resources.as_file(resources.files("daemon") / "demo") as folder:
         loaded = load_config(folder / "config.toml")
         _scan_and_print(loaded, now_text, as_json)
@@ -126,26 +128,44 @@ def demo(now_text: str, as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def sync(ctx: click.Context, now_text: str | None, as_json: bool, dry_run: bool) -> None:
-    """Run one sync cycle against the state, then exit (what the service runs).
+    """Run one sync cycle against the state, then exit.
 
-    Keeps what history shows (moved one-offs, cadence edits, vanished 1:1s), the
+    What the service runs on its schedule. Keeps what history shows (moved one-offs, cadence edits, vanished 1:1s), the
     last good copy of each source, and when each finding was first seen; prepares
     the agendas due and links them from the invites you organize (Google).
     Exit status as for `scan`.
     """
-    loaded = load(ctx)
-    config = loaded.config
+    from connectors.registry import build_agenda_store
+    from daemon.agenda.invites import agenda_steps
+    from daemon.store import Store
+    from daemon.sync import Syncer
+
+    config = load(ctx).config
     now = parse_now(now_text, config.owner.tz)
+    if dry_run:
+        _dry_run(config, now, as_json)
+        return
     with Store.open(paths.state_dir()) as store:
         syncer = Syncer(config, store)
         agendas = build_agenda_store(config, syncer.sources, paths.data_dir())
-        if not dry_run:
-            result = syncer.sync(now, steps=agenda_steps(config, agendas, store,
-                                                         syncer.sources))
-            _print_result(result.scan, as_json, result.first_seen)
-            return
-        prepared: list[Any] = []
-        patches: list[Any] = []
+        result = syncer.sync(now, steps=agenda_steps(config, agendas, store, syncer.sources))
+    _print_result(result.scan, as_json, result.first_seen)
+
+
+def _dry_run(config: Config, now: datetime, as_json: bool) -> None:
+    """`sync --dry-run`: the cycle on a read-only view of the state; nothing written."""
+    from connectors.registry import build_agenda_store
+    from daemon.agenda.doc import parse
+    from daemon.agenda.invites import invite_step
+    from daemon.agenda.prepare import prepare
+    from daemon.store import Store
+    from daemon.sync import Syncer
+
+    prepared: list[Any] = []
+    patches: list[Any] = []
+    with Store.open_read_only(paths.state_dir()) as store:
+        syncer = Syncer(config, store, read_only=True)
+        agendas = build_agenda_store(config, syncer.sources, paths.data_dir())
 
         def preview(analysis: Any, moment: datetime) -> None:
             prepared.extend(prepare(analysis, config, agendas, store, moment, write=False))
@@ -154,12 +174,21 @@ def sync(ctx: click.Context, now_text: str | None, as_json: bool, dry_run: bool)
         steps += invite_step(config, syncer.sources, agendas, dry_run=True, collected=patches)
         result = syncer.sync(now, steps=steps, commit=False)
     _print_result(result.scan, as_json, result.first_seen, exit_on_failure=False)
+    out = click.echo if not as_json else (lambda text: click.echo(text, err=True))
+    tz = config.owner.tz
     for done in prepared:
-        if done.added or done.updated:
-            click.echo(f"would update the agenda of {done.person}: {len(done.added)} "
-                       f"section(s) added, {len(done.updated)} updated")
+        if not (done.added or done.updated):
+            continue
+        out(f"would update the agenda of {done.person} ({_where(agendas, done.person)}): "
+            f"{len(done.added)} section(s) added, {len(done.updated)} updated")
+        doc = parse(done.text or "", tz=tz)
+        for key in done.added:
+            section = doc.section(key)
+            if section is not None:
+                body = done.text[section.start:section.end].rstrip("\n")
+                out("\n".join(f"  | {line}" for line in body.split("\n")))
     for patch in patches:
-        click.echo(f"would patch {patch.describe()}")
+        out(f"would patch {patch.describe()}")
     if not any(p.added or p.updated for p in prepared) and not patches:
         click.echo("dry run: nothing to write", err=True)
     if not result.scan.all_sources_ok:
@@ -171,49 +200,10 @@ def sync(ctx: click.Context, now_text: str | None, as_json: bool, dry_run: bool)
 @click.pass_context
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
-    """People at a glance, sources with their last success and errors, next jobs."""
-    state_dir = paths.state_dir()
-    if not (state_dir / "state.json").exists():
-        raise CadencedError(f"no state yet in {state_dir}",
-                            hint="run `cadenced sync` once, or start the service")
-    with Store.open(state_dir, lock=False) as store:
-        document = {
-            "people": sorted(store.documents("people"), key=lambda d: d["name"].lower()),
-            "sources": [vars(s) for s in store.sources()],
-            "findings": len(store.documents("findings")),
-        }
-    runtime = _runtime(paths.runtime_dir())
-    document["service"] = runtime
-    for source in document["sources"]:  # the running service knows the latest success
-        live = (runtime or {}).get("last_success", {}).get(source["name"])
-        if live and (source["last_success"] is None or live > source["last_success"]):
-            source["last_success"] = live
-    if as_json:
-        for person in document["people"]:
-            person.pop("key", None)
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
-    else:
-        try:
-            tz = load(ctx).config.owner.tz
-        except ConfigError:
-            tz = None  # the state is readable without a config: show local times
-        print_status(document, Console(), tz)
+    """People at a glance, the sources, and the service's next jobs."""
+    from daemon.status import show_status
 
-
-def _runtime(directory: Path) -> dict[str, Any] | None:
-    from daemon.runner import RUNTIME_FILE
-
-    try:
-        data = json.loads((directory / RUNTIME_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(int(data["pid"]), 0)
-    except (ProcessLookupError, KeyError, ValueError, TypeError):
-        return None  # left behind by a service that is gone
-    except PermissionError:
-        pass
-    return data
+    show_status(ctx, as_json)
 
 
 @main.command()
@@ -240,37 +230,88 @@ def agenda(ctx: click.Context, now_text: str | None, person: str | None, show: b
     Before each 1:1 (agenda.lead_hours ahead) its section is added to the
     person's living document: carried-over action items, queued topics, prompts.
     """
+    from connectors.registry import build_agenda_store, build_sources
+    from daemon.agenda.invites import invite_step
+    from daemon.agenda.prepare import next_due, prepare
+    from daemon.scan import scan as run_scan
+    from daemon.store import Store
+    from daemon.sync import Syncer
+
     config = load(ctx).config
     now = parse_now(now_text, config.owner.tz)
-    who = person.lower() if person else None
+    who = _known_person(config, person) if person else None
     if show:
-        with Store.open(paths.state_dir(), lock=False) as reader:
+        with Store.open_read_only(paths.state_dir()) as reader:
             sources = build_sources(config)
             store = build_agenda_store(config, sources, paths.data_dir())
             analysis = run_scan(config, sources, now).analysis
+            _check_person(analysis, who)
+            shown = 0
             for prepared in prepare(analysis, config, store, reader, now, person=who,
                                     write=False):
                 if prepared.text is not None and (who or prepared.added or prepared.updated):
                     click.echo(f"==> {_where(store, prepared.person)}")
                     click.echo(prepared.text)
+                    shown += 1
+        if not shown:
+            click.echo(_nothing_due(config, next_due(analysis, config, now, person=who), now),
+                       err=True)
         return
     with Store.open(paths.state_dir()) as state:
         done: list[Any] = []
         syncer = Syncer(config, state)
         store = build_agenda_store(config, syncer.sources, paths.data_dir())
+        seen: list[Any] = []
 
         def step(analysis: Any, moment: datetime) -> None:
+            seen.append(analysis)
             done.extend(prepare(analysis, config, store, state, moment, person=who))
 
         # The person's agenda even if [agenda] is off; then its link in the invites.
-        syncer.sync(now, steps=[step, *invite_step(config, syncer.sources, store)])
+        result = syncer.sync(now, steps=[step, *invite_step(config, syncer.sources, store)])
+    if seen:
+        _check_person(seen[0], who)
     changed = [p for p in done if p.added or p.updated]
     for prepared in changed:
         click.echo(f"{_where(store, prepared.person)}: {len(prepared.added)} section(s) added, "
                    f"{len(prepared.updated)} updated")
     if not changed:
-        click.echo("nothing due: every upcoming 1:1 in the next "
-                   f"{config.agenda.lead_hours:g} hours already has its section", err=True)
+        click.echo(_nothing_due(config, next_due(result.scan.analysis, config, now, person=who),
+                                now), err=True)
+
+
+def _known_person(config: Config, person: str) -> str:
+    """The primary address of ``person`` (an address or alias in [[people]]), lowercase."""
+    email = person.strip().lower()
+    for entry in config.people:
+        if email == entry.email or email in entry.alias_emails:
+            return entry.email
+    return email
+
+
+def _check_person(analysis: Any, who: str | None) -> None:
+    if who is not None and who not in {r.person for r in analysis.relationships}:
+        raise _unknown_person(who, analysis)
+
+
+def _unknown_person(person: str, analysis: Any) -> InputError:
+    known = ", ".join(r.person for r in analysis.relationships) or "nobody yet"
+    return InputError(f"no 1:1 relationship with {person}",
+                      hint=f"cadenced knows: {known}")
+
+
+def _nothing_due(config: Config, upcoming: Any, now: datetime) -> str:
+    lead = config.agenda.lead_hours
+    text = f"nothing due: no 1:1 in the next {lead:g} hours is without its section"
+    if upcoming is None:
+        return text + "; no 1:1 is booked after that"
+    occ, name = upcoming
+    local = occ.start.astimezone(now.tzinfo)
+    from datetime import timedelta
+
+    opens = (occ.start - timedelta(hours=lead)).astimezone(now.tzinfo)
+    return (text + f"; the next is with {name} on {local:%a %d %b %H:%M}, its section is "
+            f"added from {opens:%a %d %b %H:%M}")
 
 
 def _where(store: Any, person: str) -> str:
@@ -283,7 +324,8 @@ def _where(store: Any, person: str) -> str:
 @click.pass_context
 @handle_errors
 def serve(ctx: click.Context) -> None:
-    """Serve the agendas and the overlay calendar feed on this machine (see [server])."""
+    """Serve the agendas and the overlay calendar feed (see [server])."""
+    from daemon.config import load_config
     from daemon.runner import serve as run_service
 
     path = config_path(ctx)
@@ -310,13 +352,22 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
     Runs one sync first (like the service), so the report is current. Without
     --preview or --send it prints the plain-text version.
     """
+    from connectors.registry import build_agenda_store, build_sources
+    from daemon.agenda.invites import agenda_steps
     from daemon.report.send import report_for, send_report, week_key
+    from daemon.scan import scan as run_scan
+    from daemon.store import StateError, Store
+    from daemon.sync import Syncer
 
+    if force and not send:
+        raise usage_error("--force only goes with --send (it sends this week's report again)")
     config = load(ctx).config
     now = parse_now(now_text, config.owner.tz)
     if send and config.smtp is None:
         raise ConfigError("there is no [smtp] section to send the report with",
                           hint="add [smtp] (see config.example.toml), or use --preview")
+    if preview:
+        _check_writable(Path(preview))
     try:
         store = Store.open(paths.state_dir())
     except StateError as exc:
@@ -346,11 +397,25 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
             click.echo(f"sent the report for {sent.week}: {weekly.subject}", err=True)
 
 
+def _check_writable(path: Path) -> None:
+    """Refuse a preview file cadenced could not write, before doing any work."""
+    folder = path.expanduser().parent
+    if not folder.is_dir():
+        raise InputError(f"cannot write the preview to {path}: there is no folder {folder}",
+                         hint="create the folder first, or name a file in an existing one")
+
+
 def _show_report(weekly: Any, preview: str | None) -> None:
     from daemon.report.render import render_html, render_text
 
     if preview:
-        Path(preview).write_text(render_html(weekly), encoding="utf-8")
+        target = Path(preview).expanduser()
+        try:
+            target.write_text(render_html(weekly), encoding="utf-8")
+        except OSError as exc:
+            raise CadencedError(f"cannot write the preview to {preview}: "
+                                f"{exc.strerror or exc}",
+                                hint="name a file in a folder you may write to") from None
         click.echo(f"wrote {preview}", err=True)
     else:
         click.echo(render_text(weekly))

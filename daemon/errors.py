@@ -93,3 +93,10 @@ class MalformedEventError(CadencedError):
         self.source = source
         self.uid = uid
         self.reason = reason
+
+
+class InputError(CadencedError):
+    """Something named on the command line does not exist or cannot be used (a person
+    cadenced does not know, a file it cannot write). Exit status 2, like a bad config."""
+
+    exit_code = 2

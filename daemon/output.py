@@ -238,6 +238,8 @@ def print_status(document: dict[str, Any], console: Console, tz: Any = None) -> 
         if source.get("needs_sign_in"):
             state = Text(f"needs sign-in since {_local(source['failing_since'], tz)}: "
                          f"{source['hint'] or source['error']}", style="red")
+        elif source.get("never_read"):
+            state = Text("not read yet", style="yellow")
         elif source["error"]:
             state = Text(f"failing since {_local(source['failing_since'], tz)}: "
                          f"{source['error']}", style="red")

@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+RUNTIME_FILE = "runtime.json"  # what the running service publishes, in runtime_dir()
+
 
 def _base(env: Mapping[str, str], var: str, fallback: str) -> Path:
     value = env.get(var, "")

@@ -46,13 +46,13 @@ from daemon.agenda.server import AgendaServer, new_secret, overlay_calendar
 from daemon.config import Config, LoadedConfig, load_config
 from daemon.errors import CadencedError
 from daemon.notify import Notifier, watchdog_interval
+from daemon.paths import RUNTIME_FILE
 from daemon.report.send import is_due, report_for, send_report
 from daemon.store import Store, atomic_write
 from daemon.sync import Abandoned, Syncer, SyncResult
 
 log = logging.getLogger(__name__)
 
-RUNTIME_FILE = "runtime.json"
 DEFAULT_HEARTBEAT = 60.0
 
 

@@ -24,9 +24,8 @@ from pathlib import Path
 import click
 
 from daemon import paths
-from daemon.commands import handle_errors
+from daemon.commands import group, handle_errors
 from daemon.errors import CadencedError
-from daemon.store import atomic_write
 
 UNIT_NAME = "cadenced.service"
 PLACEHOLDER_LINE = "ExecStart=@EXEC_START@"
@@ -191,11 +190,12 @@ def _run_steps(steps: Sequence[list[str]], *, done_so_far: str,
 
 
 def _config_path(ctx: click.Context) -> str | None:
-    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
-    return obj.get("config_path")
+    """``--config`` as given (before or after the subcommand), or None."""
+    obj = ctx.find_root().obj
+    return obj.get("config_path") if isinstance(obj, dict) else None
 
 
-@click.group()
+@group()
 def service() -> None:
     """Run cadenced in the background as a systemd user service."""
 
@@ -230,6 +230,8 @@ def install(ctx: click.Context, print_only: bool) -> None:
                    "(optional: run without a login session, start at boot)\n")
         click.echo(unit, nl=False)
         return
+
+    from daemon.store import atomic_write
 
     previous = target.read_text(encoding="utf-8") if target.is_file() else None
     try:

@@ -153,11 +153,12 @@ class Store:
     """The state directory: the lock, the database, typed accessors, one commit per cycle."""
 
     def __init__(self, directory: Path, db: TinyDB, storage: AtomicStorage,
-                 lock_fd: int | None) -> None:
+                 lock_fd: int | None, *, read_only: bool = False) -> None:
         self.directory = directory
         self.db = db
         self.storage = storage
         self._lock_fd = lock_fd
+        self.read_only = read_only  # never writes: commit() keeps changes in memory only
 
     @classmethod
     def open(cls, directory: Path, *, lock: bool = True) -> Store:
@@ -186,6 +187,17 @@ class Store:
             raise
         return store
 
+    @classmethod
+    def open_read_only(cls, directory: Path) -> Store:
+        """The state in ``directory`` as it is, for a dry run or a read: no lock, no
+        directory or file created, nothing ever written. A missing state reads as new."""
+        db = TinyDB(directory / STATE_FILE, storage=AtomicStorage)
+        storage: AtomicStorage = db.storage  # type: ignore[assignment]
+        storage.load()
+        store = cls(directory, db, storage, None, read_only=True)
+        store._migrate()
+        return store
+
     def close(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -198,7 +210,10 @@ class Store:
         self.close()
 
     def commit(self) -> bool:
-        """Write what changed since the last commit, atomically. True if it wrote."""
+        """Write what changed since the last commit, atomically. True if it wrote.
+        A read-only store writes nothing and says False."""
+        if self.read_only:
+            return False
         return self.storage.commit()
 
     def dirty(self) -> bool:

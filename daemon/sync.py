@@ -47,13 +47,15 @@ class Syncer:
     """Runs sync cycles with long-lived sources (their in-memory caches last)."""
 
     def __init__(self, config: Config, store: Store,
-                 sources: list[CalendarSource] | None = None) -> None:
+                 sources: list[CalendarSource] | None = None, *,
+                 read_only: bool = False) -> None:
         self.config = config
         self.store = store
         if sources is None:
             checkpoints = {s.name: s.checkpoint for s in store.sources()}
             sources = build_sources(config, cache_dir=store.directory / "feeds",
-                                    checkpoints=checkpoints, state_dir=store.directory)
+                                    checkpoints=checkpoints, state_dir=store.directory,
+                                    read_only=read_only)
         self.sources = sources
         self._not_before: dict[str, datetime] = {}  # a feed's own X-PUBLISHED-TTL
         self.last_success: dict[str, str] = {}  # source -> ISO time of its last good read

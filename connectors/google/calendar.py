@@ -48,13 +48,14 @@ class GoogleCalendar:
     """Reads one Google calendar through the Calendar API."""
 
     def __init__(self, config: GoogleSource, *, token: TokenFile, cache_dir: Path | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, persist: bool = True) -> None:
         self.name = config.name
         self.config = config
         self.token = token
         self.sleep = sleep
         self.cache_file = (cache_dir / f"{file_name(config.name)}.google.json"
                            if cache_dir else None)
+        self.persist = persist  # False (a dry run): the kept copy is read, never written
         self._events: dict[str, dict[str, Any]] | None = None  # id -> resource
         self._sync_token: str | None = None
         self._service: Any = None
@@ -118,7 +119,7 @@ class GoogleCalendar:
     def _keep(self, events: dict[str, dict[str, Any]], sync_token: str | None) -> None:
         self._events, self._sync_token = events, sync_token
         self._mapped = None
-        if self.cache_file is None:
+        if self.cache_file is None or not self.persist:
             return
         data = json.dumps({"version": CACHE_VERSION, "calendar_id": self.config.calendar_id,
                            "sync_token": sync_token, "events": events},

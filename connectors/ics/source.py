@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import httpx
 
 from connectors.base import Interest, ReadResult, file_name
 from connectors.ics.fetch import Validators, content_hash, fetch_feed, url_fingerprint
@@ -15,6 +14,9 @@ from connectors.ics.parse import parse_calendar
 from daemon.config import IcsSource
 from daemon.errors import SourceError
 from daemon.store import atomic_write
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +32,14 @@ class IcsCalendar:
     """
 
     def __init__(self, config: IcsSource, *, client: httpx.Client | None = None,
-                 validators: Validators | None = None, cache_dir: Path | None = None) -> None:
+                 validators: Validators | None = None, cache_dir: Path | None = None,
+                 persist: bool = True) -> None:
         self.name = config.name
         self.config = config
         self.client = client
         self.validators = validators
         self.cache_file = (cache_dir / f"{file_name(config.name)}.ics") if cache_dir else None
+        self.persist = persist  # False (a dry run): the cached copy is read, never written
         self._body: bytes | None = None
         self._parsed: tuple[object, ReadResult] | None = None
         self.parses = 0  # how many times the feed was parsed: for tests and benchmarks
@@ -124,7 +128,7 @@ class IcsCalendar:
         self.validators = fetched.validators
         self._body = fetched.content
         self._parsed = (key, result)
-        if self.cache_file is not None:
+        if self.cache_file is not None and self.persist:
             try:
                 atomic_write(self.cache_file, fetched.content)
             except OSError as exc:

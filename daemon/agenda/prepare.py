@@ -207,3 +207,14 @@ def agenda_step(config: Config, agendas: AgendaStore, state: Store,
             collected.extend(done)
 
     return [step]
+
+
+def next_due(analysis: Analysis, config: Config, now: datetime, *,
+             person: str | None = None) -> tuple[Occurrence, str] | None:
+    """The first booked 1:1 after the agenda lead time (whose section comes next), with
+    the person's name; None when nothing is booked after it."""
+    after = now + timedelta(hours=config.agenda.lead_hours)
+    found = [(o, rel.name) for rel in analysis.relationships
+             if person is None or rel.person == person
+             for o in rel.occurrences if o.start > after and is_booked(o)]
+    return min(found, key=lambda pair: pair[0].start) if found else None
