@@ -130,9 +130,10 @@ def demo(now_text: str, as_json: bool) -> None:
 def sync(ctx: click.Context, now_text: str | None, as_json: bool, dry_run: bool) -> None:
     """Run one sync cycle against the state, then exit.
 
-    What the service runs on its schedule. Keeps what history shows (moved one-offs, cadence edits, vanished 1:1s), the
-    last good copy of each source, and when each finding was first seen; prepares
-    the agendas due and links them from the invites you organize (Google).
+    What the service runs on its schedule. Keeps what history shows (moved
+    one-offs, cadence edits, vanished 1:1s), the last good copy of each source,
+    and when each finding was first seen; prepares the agendas due and links them
+    from the invites you organize (Google).
     Exit status as for `scan`.
     """
     from connectors.registry import build_agenda_store
