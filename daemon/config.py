@@ -182,7 +182,7 @@ class Person(_Section):
     name: str = Field(min_length=1)
     email: str
     aliases: tuple[str, ...] = ()
-    cadence_days: float | None = Field(default=None, gt=0, le=366)
+    cadence_days: float | None = Field(default=None, ge=0, le=366)  # 0: none expected
 
     _norm_email = field_validator("email")(classmethod(lambda cls, v: _email(v)))
 

@@ -7,18 +7,20 @@ clock. docs/rules.md states these rules in prose, exactly as implemented here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from daemon.config import Cadence, Config
 from daemon.detection import Directory
+from daemon.habits import infer
 from daemon.history import History, IntervalChange, interval_changes, utc_midnight
 from daemon.meetings import PersonMeetings, collect
 from daemon.model import Event, Occurrence, Series
 
 HISTORY = timedelta(days=365)  # how far before the window meetings are read for gaps
+_COUNTED = ("held", "rescheduled", "shortened", "cancelled", "declined")
 _EPS = 1e-9
 
 
@@ -54,20 +56,42 @@ class NoUpcoming:
     kind: str = "no_upcoming"
 
 
-Flag = OccurrenceFlag | MissedCadence | CadenceReduced | NoUpcoming
+@dataclass(frozen=True, slots=True)
+class NoSeries:
+    """A person in ``[[people]]`` with no recurring 1:1 and no cadence in their one-offs:
+    the first erosion of all. ``expected_interval_days`` is their ``cadence_days``, if set."""
+
+    expected_interval_days: float | None
+    kind: str = "no_series"
+
+
+Flag = OccurrenceFlag | MissedCadence | CadenceReduced | NoUpcoming | NoSeries
+
+# Where a relationship's expected interval comes from.
+SERIES, CONFIGURED, INFERRED, NONE = "series", "configured", "inferred", "none"
 
 
 @dataclass(frozen=True)
 class Relationship:
+    """One person the owner has (or should have) 1:1s with, and what erodes them.
+
+    ``expected_interval_days`` is None when nothing says how often (``cadence`` is
+    ``"none"``). ``unknown`` says why nothing can be told yet (the only sources that
+    could hold these 1:1s have never been read): such a relationship has no flag.
+    """
+
     person: str
     name: str
-    expected_interval_days: float
+    expected_interval_days: float | None
     last_held: datetime | None
     next_scheduled: Occurrence | None
     counts: dict[str, int]
     flags: tuple[Flag, ...]
     occurrences: tuple[Occurrence, ...] = field(default=(), repr=False)
     series: tuple[Series, ...] = field(default=(), repr=False)
+    cadence: str = SERIES  # series | configured | inferred | none
+    inferred_from: int = 0  # one-off meetings the cadence was inferred from
+    unknown: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +101,7 @@ class Analysis:
     window_end: datetime
     relationships: tuple[Relationship, ...]
     warnings: tuple[str, ...]
+    shortened: timedelta = timedelta(minutes=5)  # the threshold for "cut short"
 
 
 def window(cadence: Cadence, now: datetime) -> tuple[datetime, datetime]:
@@ -101,12 +126,16 @@ def moved_or_cut_short(occ: Occurrence, shortened: timedelta) -> bool:
 
 
 def analyze(events: Iterable[Event], config: Config, now: datetime,
-            history: History | None = None) -> Analysis:
+            history: History | None = None, *,
+            unread: Mapping[str, str] | None = None) -> Analysis:
     """Relationships and their flags. ``now`` must be timezone-aware.
 
     ``history`` (what earlier syncs saw, :mod:`daemon.history`) adds what one
     snapshot cannot show: one-offs moved between syncs, series edited in place
-    to a longer interval, 1:1s that left their source.
+    to a longer interval, 1:1s that left their source. ``unread`` names the
+    sources that have never been read (no good copy), each with the reason: their
+    silence is no evidence, so a configured person with no meeting at all is
+    ``unknown`` while one of them is unread.
     """
     history = history or History()
     if now.tzinfo is None:
@@ -115,6 +144,7 @@ def analyze(events: Iterable[Event], config: Config, now: datetime,
     start, end = window(cadence, now)
     directory = Directory.from_config(config)
     cadences = {p.email: p.cadence_days for p in config.people if p.cadence_days}
+    expected = {p.email for p in config.people if p.cadence_days != 0}  # 0: none expected
     longest = max([*cadences.values(), 366.0])
     range_end = max(end, now + timedelta(days=cadence.missed_factor * longest))
     warnings: list[str] = []
@@ -122,8 +152,9 @@ def analyze(events: Iterable[Event], config: Config, now: datetime,
     found = collect(events, directory, range_start=utc_midnight(start - HISTORY),
                     range_end=utc_midnight(range_end) + timedelta(days=1),
                     warnings=warnings, history=history)
-    for email in cadences:
+    for email in expected:
         found.setdefault(email, PersonMeetings(email))
+    unknown = _unread_text(unread or {})
     relationships = []
     for person, meetings in sorted(found.items()):
         changes = [c for c in history.changes if c.person == person]
@@ -133,15 +164,30 @@ def analyze(events: Iterable[Event], config: Config, now: datetime,
              for s in meetings.series},
             history.intervals, now)
         rel = _relationship(meetings, directory, cadences.get(person), cadence, now, start, end,
-                            changes)
+                            changes, listed=person in expected, unknown=unknown)
         if rel is not None:
             relationships.append(rel)
-    return Analysis(now, start, end, tuple(relationships), tuple(warnings))
+    return Analysis(now, start, end, tuple(relationships), tuple(warnings),
+                    timedelta(minutes=cadence.shortened_minutes))
+
+
+def _unread_text(unread: Mapping[str, str]) -> str | None:
+    if not unread:
+        return None
+    parts = [f"{name} has not been read ({reason})" for name, reason in sorted(unread.items())]
+    return "; ".join(parts)
+
+
+def _display_name(meetings: PersonMeetings, directory: Directory) -> str:
+    names = meetings.names
+    return directory.names.get(meetings.person) or (
+        max(set(names), key=names.count) if names else meetings.person)
 
 
 def _relationship(meetings: PersonMeetings, directory: Directory, cadence_days: float | None,
                   cadence: Cadence, now: datetime, start: datetime, end: datetime,
-                  changes: list[IntervalChange]) -> Relationship | None:
+                  changes: list[IntervalChange], *, listed: bool = False,
+                  unknown: str | None = None) -> Relationship | None:
     # Series that ended before the window are history, not a relationship. A series
     # deleted from its source still counts while its last meetings are in the window.
     active = [s for s in meetings.series if s.last_start is None or s.last_start >= start]
@@ -149,13 +195,24 @@ def _relationship(meetings: PersonMeetings, directory: Directory, cadence_days: 
                    if d.seen.interval_days is not None
                    and d.seen.occurrence.original_start >= start),
                   key=lambda s: s.occurrence.original_start)
-    if not active and not gone and cadence_days is None:
-        return None  # one-offs alone do not make a relationship
     series = meetings.series
     occurrences = meetings.occurrences()
+    if listed and not occurrences and unknown:
+        return Relationship(meetings.person, _display_name(meetings, directory), cadence_days,
+                            None, None, dict.fromkeys(_COUNTED, 0), (),
+                            cadence=CONFIGURED if cadence_days else NONE, unknown=unknown)
+    basis, inferred_from = (CONFIGURED, 0) if cadence_days else (SERIES, 0)
     fallback = gone[-1].interval_days if gone else None
+    if not cadence_days and not active and not gone:
+        habit = infer([o.start for o in meetings.singles
+                       if is_booked(o) and start <= o.start <= end])
+        if habit is not None:
+            cadence_days, basis, inferred_from = habit.interval_days, INFERRED, habit.meetings
+        elif not listed:
+            return None  # ad-hoc one-offs with someone not in [[people]]
+        elif not series:
+            basis = NONE  # in [[people]], and nothing says how often
     current = cadence_days or (series[-1].interval_days if series else fallback)
-    assert current is not None
 
     def interval_at(moment: datetime) -> float:
         if cadence_days:
@@ -167,7 +224,7 @@ def _relationship(meetings: PersonMeetings, directory: Directory, cadence_days: 
         return (started[-1] if started else series[0]).interval_days
 
     flags: list[Flag] = []
-    counts = dict.fromkeys(("held", "rescheduled", "shortened", "cancelled", "declined"), 0)
+    counts = dict.fromkeys(_COUNTED, 0)
     shortened = timedelta(minutes=cadence.shortened_minutes)
     for occ in occurrences:
         if start <= occ.start <= now and is_held(occ, now):
@@ -190,22 +247,24 @@ def _relationship(meetings: PersonMeetings, directory: Directory, cadence_days: 
 
     held = [o for o in occurrences if is_held(o, now)]
     upcoming = [o for o in occurrences if o.start > now and is_booked(o)]
-    factor = cadence.missed_factor
-    horizon = now + timedelta(days=factor * current)
-    flags += _missed(held, upcoming, interval_at, factor, current, now, start, horizon)
-    flags += _reduced(series, start, end)
-    flags += [CadenceReduced(c.from_days, c.to_days, c.effective, _source_of(series, c.uid),
-                             c.uid)
-              for c in changes if start <= c.effective <= end]
-    if not any(o.start <= horizon for o in upcoming):
-        flags.append(NoUpcoming(expected_interval_days=current, horizon=horizon))
+    if current is None:  # in [[people]], but no series and no rhythm in the one-offs
+        flags.insert(0, NoSeries(expected_interval_days=None))
+    elif not occurrences:  # in [[people]] with cadence_days, and nothing found at all
+        flags.append(NoSeries(expected_interval_days=current))
+    else:
+        factor = cadence.missed_factor
+        horizon = now + timedelta(days=factor * current)
+        flags += _missed(held, upcoming, interval_at, factor, current, now, start, horizon)
+        flags += _reduced(series, start, end)
+        flags += [CadenceReduced(c.from_days, c.to_days, c.effective,
+                                 _source_of(series, c.uid), c.uid)
+                  for c in changes if start <= c.effective <= end]
+        if not any(o.start <= horizon for o in upcoming):
+            flags.append(NoUpcoming(expected_interval_days=current, horizon=horizon))
 
-    names = meetings.names
-    name = directory.names.get(meetings.person) or (
-        max(set(names), key=names.count) if names else meetings.person)
     return Relationship(
         person=meetings.person,
-        name=name,
+        name=_display_name(meetings, directory),
         expected_interval_days=current,
         last_held=held[-1].start if held else None,
         next_scheduled=upcoming[0] if upcoming else None,
@@ -213,6 +272,8 @@ def _relationship(meetings: PersonMeetings, directory: Directory, cadence_days: 
         flags=tuple(flags),
         occurrences=tuple(occurrences),
         series=tuple(series),
+        cadence=basis,
+        inferred_from=inferred_from,
     )
 
 

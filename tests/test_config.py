@@ -56,7 +56,7 @@ def test_every_problem_is_reported_at_once_with_its_key():
         parse_config({
             "owner": {"email": "not-an-address", "timezone": "Mars/Olympus"},
             "sources": [{"name": "work", "type": "ics", "url": "ftp://x"}],
-            "people": [{"email": "ada@example.com", "cadence_days": 0}],
+            "people": [{"email": "ada@example.com", "cadence_days": -1}],
             "cadence": {"missed_factor": 0.5},
         })
     keys = [key for key, _ in info.value.problems]

@@ -130,8 +130,11 @@ def analyze_ics(text: str, config: Config, now: datetime, *, source: str = "work
 
 
 def only(analysis: Analysis, email: str) -> Relationship:
-    assert [r.person for r in analysis.relationships] == [email]
-    return analysis.relationships[0]
+    """The one relationship with meetings; anyone else listed has no series found."""
+    assert [r.person for r in analysis.relationships if r.occurrences] == [email]
+    assert all([f.kind for f in r.flags] == ["no_series"]
+               for r in analysis.relationships if r.person != email)
+    return next(r for r in analysis.relationships if r.person == email)
 
 
 def flag_kinds(rel: Relationship) -> list[str]:
@@ -703,7 +706,8 @@ def test_all_day_event_is_never_a_one_on_one(lines: tuple[str, ...]) -> None:
     assert event.all_day
     assert event.start == datetime(2026, 3, 2, tzinfo=BERLIN)
     assert Directory.from_config(config).counterpart(event) is None
-    assert analyze_ics(text, config, datetime(2026, 3, 20, tzinfo=UTC)).relationships == ()
+    (rel,) = analyze_ics(text, config, datetime(2026, 3, 20, tzinfo=UTC)).relationships
+    assert (rel.occurrences, [f.kind for f in rel.flags]) == ((), ["no_series"])
 
 
 # --- 14. EXDATE and an override for the same slot ----------------------------------------------

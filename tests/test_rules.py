@@ -14,6 +14,7 @@ from daemon.model import Attendee, Event, PartStat, Recurrence, Status
 from daemon.rules import (
     CadenceReduced,
     MissedCadence,
+    NoSeries,
     NoUpcoming,
     OccurrenceFlag,
     analyze,
@@ -230,11 +231,119 @@ def test_group_meeting_inside_a_gap_does_not_close_it():
     assert len([f for f in rel.flags if isinstance(f, MissedCadence)]) == 1
 
 
-def test_person_with_cadence_but_no_meeting_ever_is_missed_since_null():
+def test_person_with_cadence_but_no_meeting_ever_has_no_series():
     rel = only(analyze([], config([{**ADA, "cadence_days": 14}]), NOW))
+    assert rel.flags == (NoSeries(expected_interval_days=14),)
+    assert (rel.cadence, rel.expected_interval_days, rel.unknown) == ("configured", 14, None)
+
+
+def test_person_with_cadence_whose_only_meeting_was_cancelled_is_missed_since_null():
+    gone = one_on_one("first", at("2026-11-10T10:00"), status=Status.CANCELLED)
+    rel = only(analyze([gone], config([{**ADA, "cadence_days": 14}]), NOW))
     [missed] = [f for f in rel.flags if isinstance(f, MissedCadence)]
     assert (missed.since, missed.until, missed.gap_days) == (None, None, None)
     assert "no_upcoming" in kinds(rel)
+
+
+# --- people in [[people]] without a series -----------------------------------------------
+
+
+def test_listed_person_without_any_1_1_has_no_series():
+    rel = only(analyze([], config([ADA]), NOW))
+    assert rel.flags == (NoSeries(expected_interval_days=None),)
+    assert (rel.cadence, rel.expected_interval_days) == ("none", None)
+
+
+def test_listed_person_with_ad_hoc_one_offs_has_no_series_but_keeps_them():
+    ad_hoc = [one_on_one(f"adhoc{i}", at(day)) for i, day in enumerate(
+        ("2026-09-01T10:00", "2026-09-04T10:00", "2026-10-20T10:00"))]
+    rel = only(analyze(ad_hoc, config([ADA]), NOW))
+    assert kinds(rel) == ["no_series"]
+    assert rel.last_held == at("2026-10-20T10:00")
+    assert rel.counts["held"] == 3
+
+
+def test_cadence_days_0_means_no_1_1_is_expected():
+    assert analyze([], config([{**ADA, "cadence_days": 0}]), NOW).relationships == ()
+    rel = only(analyze([series()], config([{**ADA, "cadence_days": 0}]), NOW))
+    assert rel.flags == () and rel.cadence == "series"  # a series is still analyzed
+
+
+def test_a_source_never_read_makes_a_person_without_meetings_unknown():
+    rel = only(analyze([], config([{**ADA, "cadence_days": 14}]), NOW,
+                       unread={"work": "the name does not resolve"}))
+    assert rel.flags == ()
+    assert rel.unknown == "work has not been read (the name does not resolve)"
+
+
+def test_an_unread_source_does_not_hide_what_a_read_one_shows():
+    rel = only(analyze([series(exdates=[at("2026-11-16T10:00")])], config([ADA]), NOW,
+                       unread={"other": "timeout"}))
+    assert rel.unknown is None
+    assert "cancelled" in kinds(rel)
+
+
+# --- a habit booked one meeting at a time -------------------------------------------------
+
+
+def one_offs(*days, other="ada@example.com", **kw):
+    return [one_on_one(f"single-{other}-{i}", at(day), other=other, **kw)
+            for i, day in enumerate(days)]
+
+
+def weekly_days(first="2026-09-07T10:00", weeks=11, skip=()):
+    start = at(first)
+    return [(start + timedelta(weeks=w)).isoformat()[:16] for w in range(weeks) if w not in skip]
+
+
+def test_a_weekly_habit_booked_as_one_offs_is_found_for_anyone():
+    events = one_offs(*weekly_days(weeks=11), other="grace@example.com")
+    rel = only(analyze(events, config([]), NOW), "grace@example.com")
+    assert (rel.cadence, rel.expected_interval_days, rel.inferred_from) == ("inferred", 7, 11)
+
+
+def test_a_fortnightly_habit_with_a_day_of_drift_is_found():
+    days = ["2026-09-01T10:00", "2026-09-15T10:00", "2026-09-30T10:00", "2026-10-13T10:00",
+            "2026-10-27T10:00", "2026-11-10T10:00"]
+    rel = only(analyze(one_offs(*days), config([ADA]), NOW))
+    assert (rel.cadence, rel.expected_interval_days) == ("inferred", 14)
+
+
+def test_a_handful_of_irregular_ad_hoc_1_1s_is_not_a_habit():
+    days = ["2026-09-01T10:00", "2026-09-03T10:00", "2026-09-25T10:00", "2026-10-30T10:00",
+            "2026-11-02T10:00"]
+    assert analyze(one_offs(*days, other="grace@example.com"), config([]), NOW
+                   ).relationships == ()
+    assert only(analyze(one_offs(*days), config([ADA]), NOW)).cadence == "none"
+
+
+def test_an_inferred_weekly_habit_that_lapses_is_flagged_like_a_series():
+    rel = only(analyze(one_offs(*weekly_days(first="2026-09-07T10:00", weeks=8)), config([ADA]),
+                       NOW))
+    assert rel.cadence == "inferred"
+    [missed] = [f for f in rel.flags if isinstance(f, MissedCadence)]
+    assert missed.until is None and missed.since == at("2026-10-26T10:00")
+    assert "no_upcoming" in kinds(rel)
+
+
+def test_a_skipped_week_is_a_missed_cadence_of_a_weekly_habit():
+    rel = only(analyze(one_offs(*weekly_days(weeks=11, skip=(4,)) + ["2026-11-23T10:00"]),
+                       config([ADA]), NOW))
+    assert rel.expected_interval_days == 7
+    [missed] = [f for f in rel.flags if isinstance(f, MissedCadence)]
+    assert missed.gap_days == 14
+
+
+def test_a_configured_cadence_wins_over_the_inferred_one():
+    rel = only(analyze(one_offs(*weekly_days(weeks=11)), config([{**ADA, "cadence_days": 14}]),
+                       NOW))
+    assert (rel.cadence, rel.expected_interval_days, rel.inferred_from) == ("configured", 14, 0)
+
+
+def test_cancelled_one_offs_do_not_make_a_habit():
+    events = one_offs(*weekly_days(weeks=6), other="grace@example.com",
+                      status=Status.CANCELLED)
+    assert analyze(events, config([]), NOW).relationships == ()
 
 
 def test_no_meeting_yet_but_first_one_booked_soon_is_not_missed():
@@ -319,13 +428,15 @@ def test_booking_beyond_the_horizon_is_no_upcoming():
 def test_one_off_with_someone_without_relationship_is_ignored():
     analysis = analyze([one_on_one("x", at("2026-11-10T10:00"), other="bob@example.com")],
                        config([ADA]), NOW)
-    assert analysis.relationships == ()
+    assert [r.person for r in analysis.relationships] == ["ada@example.com"]  # Ada: no series
 
 
-def test_series_that_ended_before_the_window_is_no_relationship():
+def test_series_that_ended_before_the_window_leaves_a_listed_person_with_no_series():
     old = one_on_one("old", at("2025-01-06T10:00"),
                      rrule="FREQ=WEEKLY;BYDAY=MO;UNTIL=20250630T235900Z")
-    assert analyze([old], config([ADA]), NOW).relationships == ()
+    (rel,) = analyze([old], config([ADA]), NOW).relationships
+    assert [f.kind for f in rel.flags] == ["no_series"]
+    assert rel.occurrences == ()
 
 
 def test_relationship_with_unconfigured_person_uses_their_calendar_name():
