@@ -56,12 +56,21 @@ def _print_result(result: ScanResult, as_json: bool,
 
     if as_json:
         click.echo(json.dumps(to_json(result, first_seen), indent=2, ensure_ascii=False))
+        _say_failed(result)
     else:
         from rich.console import Console
 
         print_table(result, Console())
     if exit_on_failure and not result.all_sources_ok:
         sys.exit(EXIT_SOURCES_FAILED)
+
+
+def _say_failed(result: ScanResult) -> None:
+    """One line on stderr per source that could not be read (the table has its own)."""
+    for source in result.sources:
+        if not source.ok:
+            hint = f" ({source.hint})" if source.hint else ""
+            click.echo(f"source {source.name!r} failed: {source.error}{hint}", err=True)
 
 
 def _scan_and_print(loaded: LoadedConfig, now_text: str | None, as_json: bool) -> None:
@@ -270,6 +279,7 @@ def agenda(ctx: click.Context, now_text: str | None, person: str | None, show: b
 
         # The person's agenda even if [agenda] is off; then its link in the invites.
         result = syncer.sync(now, steps=[step, *invite_step(config, syncer.sources, store)])
+    _say_failed(result.scan)
     if seen:
         _check_person(seen[0], who)
     changed = [p for p in done if p.added or p.updated]
@@ -384,6 +394,7 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
         syncer = Syncer(config, store)
         agendas = build_agenda_store(config, syncer.sources, paths.data_dir())
         result = syncer.sync(now, steps=agenda_steps(config, agendas, store, syncer.sources))
+        _say_failed(result.scan)
         weekly = report_for(result.scan.analysis, config, store, now, agendas)
         if preview or not send:
             _show_report(weekly, preview)

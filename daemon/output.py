@@ -11,17 +11,20 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from daemon.attention import for_analysis, short_words
 from daemon.model import Occurrence
 from daemon.rules import (
     CadenceReduced,
     Flag,
     MissedCadence,
+    NoSeries,
     NoUpcoming,
     OccurrenceFlag,
     Relationship,
     finding_key,
 )
 from daemon.scan import ScanResult
+from daemon.timefmt import days_between, relationship_cadence
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -32,8 +35,8 @@ def _minutes(delta: timedelta) -> int:
     return round(delta / timedelta(minutes=1))
 
 
-def _days(value: float) -> float:
-    return round(value, 2)
+def _days(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None
 
 
 def flag_json(flag: Flag) -> dict[str, Any]:
@@ -66,6 +69,8 @@ def flag_json(flag: Flag) -> dict[str, Any]:
             "source": flag.source,
             "uid": flag.uid,
         }
+    if isinstance(flag, NoSeries):
+        return {"kind": flag.kind, "expected_interval_days": _days(flag.expected_interval_days)}
     return {
         "kind": flag.kind,
         "expected_interval_days": _days(flag.expected_interval_days),
@@ -83,6 +88,7 @@ def to_json(result: ScanResult, first_seen: Mapping[str, str] | None = None) -> 
     With ``first_seen`` (from `sync`), each flag also says when it was first seen.
     """
     analysis = result.analysis
+    attention = for_analysis(analysis)
 
     def flags(rel: Relationship) -> list[dict[str, Any]]:
         out = []
@@ -105,9 +111,14 @@ def to_json(result: ScanResult, first_seen: Mapping[str, str] | None = None) -> 
                 "person": rel.person,
                 "name": rel.name,
                 "expected_interval_days": _days(rel.expected_interval_days),
+                "cadence": rel.cadence,
+                "inferred_from": rel.inferred_from or None,
+                "unknown": rel.unknown,
                 "last_held": _iso(rel.last_held),
                 "next_scheduled": _next(rel.next_scheduled),
                 "counts": rel.counts,
+                "needs_attention": rel.person in attention,
+                "attention": [r.kind for r in attention.get(rel.person, ())],
                 "flags": flags(rel),
             }
             for rel in analysis.relationships
@@ -116,25 +127,6 @@ def to_json(result: ScanResult, first_seen: Mapping[str, str] | None = None) -> 
 
 
 # --- the table ---------------------------------------------------------------
-
-
-def cadence_words(days: float) -> str:
-    if abs(days - 7) < 0.01:
-        return "weekly"
-    if abs(days - 14) < 0.01:
-        return "every 2 weeks"
-    if abs(days % 7) < 0.01 and days >= 21:
-        return f"every {round(days / 7)} weeks"
-    if abs(days - 30) < 0.01:
-        return "monthly"
-    if abs(days - 1) < 0.01:
-        return "daily"
-    return f"every {days:g} days"
-
-
-def days_between(earlier: datetime, later: datetime) -> int:
-    """Calendar days from one moment to another, in the zone of ``later``."""
-    return (later.date() - earlier.astimezone(later.tzinfo).date()).days
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
@@ -154,9 +146,13 @@ def _ahead(occ: Occurrence | None, now: datetime) -> str:
 
 
 def flag_words(rel: Relationship, rel_now: datetime) -> list[str]:
+    if rel.unknown:
+        return [f"unknown: {rel.unknown}"]
     words = []
     for flag in rel.flags:
-        if isinstance(flag, MissedCadence):
+        if isinstance(flag, NoSeries):
+            words.append("no 1:1 series found")
+        elif isinstance(flag, MissedCadence):
             if flag.since is None:
                 words.append("no 1:1 held yet")
             elif flag.until is None:
@@ -187,19 +183,30 @@ def print_table(result: ScanResult, console: Console) -> None:
     table.add_column("Last held")
     table.add_column("Next")
     table.add_column("Flags")
+    attention = for_analysis(analysis)
     for rel in analysis.relationships:
         words = flag_words(rel, now)
+        marked = rel.person in attention
         table.add_row(
-            Text(rel.name),
-            cadence_words(rel.expected_interval_days),
-            _ago(rel.last_held, now),
-            _ahead(rel.next_scheduled, now),
+            Text(f"* {rel.name}" if marked else f"  {rel.name}",
+                 style="bold" if marked else ""),
+            relationship_cadence(rel.expected_interval_days, rel.cadence, rel.inferred_from),
+            "unknown" if rel.unknown else _ago(rel.last_held, now),
+            "unknown" if rel.unknown else _ahead(rel.next_scheduled, now),
             Text("; ".join(words), style="yellow") if words else Text("on track", style="green"),
         )
     if analysis.relationships:
         console.print(table)
+        if attention:
+            console.print(Text(f"* needs attention ({len(attention)}): "
+                               + "; ".join(f"{rel.name}: "
+                                           + ", ".join(short_words(r)
+                                                       for r in attention[rel.person])
+                                           for rel in analysis.relationships
+                                           if rel.person in attention)))
     else:
-        console.print("No 1:1 relationships found. Check [[people]] and owner.email in the config.")
+        console.print(Text("No 1:1 relationships found. Check [[people]] and owner.email "
+                           "in the config."))
     for source in result.sources:
         if not source.ok:
             console.print(Text(f"source {source.name!r} failed: {source.error}", style="red"))
@@ -223,10 +230,15 @@ def print_status(document: dict[str, Any], console: Console, tz: Any = None) -> 
     for column in ("Person", "Cadence", "Last held", "Next", "Needs attention"):
         people.add_column(column)
     for person in document["people"]:
-        kinds = person["flags"]
-        words = ", ".join(f"{n}× {k.replace('_', ' ')}" if n > 1 else k.replace("_", " ")
-                          for k, n in kinds.items())
-        people.add_row(Text(person["name"]), cadence_words(person["expected_interval_days"]),
+        cadence = relationship_cadence(person["expected_interval_days"],
+                                       person.get("cadence", "series"),
+                                       person.get("inferred_from") or 0)
+        if person.get("unknown"):
+            people.add_row(Text(person["name"]), cadence, "unknown", "unknown",
+                           Text(f"unknown: {person['unknown']}", style="yellow"))
+            continue
+        words = "; ".join(person.get("attention", ()))
+        people.add_row(Text(person["name"]), cadence,
                        _local(person["last_held"], tz), _local(person["next_scheduled"], tz)
                        if person["next_scheduled"] else "nothing booked",
                        Text(words, style="yellow") if words else Text("no", style="green"))

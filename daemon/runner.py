@@ -44,6 +44,7 @@ from daemon.agenda.invites import agenda_steps
 from daemon.agenda.prepare import upcoming_meetings
 from daemon.agenda.server import AgendaServer, new_secret, overlay_calendar
 from daemon.config import Config, LoadedConfig, load_config
+from daemon.attention import for_analysis
 from daemon.errors import CadencedError
 from daemon.notify import Notifier, watchdog_interval
 from daemon.paths import RUNTIME_FILE
@@ -128,9 +129,13 @@ class Runner:
                 log.info("sync abandoned for shutdown; the state is unchanged")
                 return None
             analysis = result.scan.analysis
+            for source in result.scan.sources:
+                if not source.ok:
+                    log.warning("source %r: %s%s", source.name, source.error,
+                                f" ({source.hint})" if source.hint else "")
             self.health = Health(
                 people=len(analysis.relationships),
-                attention=sum(1 for r in analysis.relationships if r.flags),
+                attention=len(for_analysis(analysis)),
                 failing=sum(1 for s in result.scan.sources if not s.ok),
                 last_sync=now,
             )

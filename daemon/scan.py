@@ -42,7 +42,7 @@ def read_sources(sources: list[CalendarSource], config: Config, *,
         try:
             result = source.read(tz=tz, interest=interest)
         except SourceError as exc:
-            log.warning("%s", exc)
+            log.debug("%s", exc)  # the caller shows the failed source once
             reports.append(SourceReport(source.name, ok=False, error=exc.reason, hint=exc.hint))
             continue
         for warning in result.warnings:
@@ -56,7 +56,8 @@ def read_sources(sources: list[CalendarSource], config: Config, *,
 def scan(config: Config, sources: list[CalendarSource], now: datetime, *,
          prefilter: bool = True) -> ScanResult:
     events, reports = read_sources(sources, config, prefilter=prefilter)
-    analysis = analyze(events, config, now)
+    unread = {r.name: r.error or "failed" for r in reports if not r.ok}
+    analysis = analyze(events, config, now, unread=unread)
     for warning in analysis.warnings:
         log.warning("%s", warning)
     return ScanResult(analysis, tuple(reports))

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from connectors.base import CalendarSource, ReadResult
 from connectors.registry import build_sources
+from daemon.attention import for_analysis, short_words
 from daemon.config import Config
 from daemon.detection import Directory
 from daemon.errors import CadencedError, NeedsSignIn, SourceError
@@ -92,6 +93,7 @@ class Syncer:
         events: list[Event] = []
         reports: list[SourceReport] = []
         read_ok: dict[str, frozenset[str]] = {}
+        unread: dict[str, str] = {}  # failed, and no good copy to fall back on
         for source in self.sources:
             if stop():
                 self.store.rollback()
@@ -100,10 +102,12 @@ class Syncer:
             try:
                 result = self._read(source, now, tz, interest)
             except SourceError as exc:
-                log.warning("%s", exc)
+                log.debug("%s", exc)  # the caller shows the failed source once
                 last = source.last_good(tz=tz, interest=interest)
                 if last is not None:
                     events.extend(last.events)
+                else:
+                    unread[source.name] = exc.reason
                 state = replace(state, error=exc.reason, hint=exc.hint,
                                 failing_since=state.failing_since or _iso(now),
                                 needs_sign_in=isinstance(exc, NeedsSignIn))
@@ -133,7 +137,7 @@ class Syncer:
         if self._history is None:
             self._history = from_json(self.store.document("history", "history"))
         history = depart(self._history, read_ok, now)
-        analysis = analyze(events, config, now, history)
+        analysis = analyze(events, config, now, history, unread=unread)
         for warning in analysis.warnings:
             log.warning("%s", warning)
         departed = {(d.seen.occurrence.uid, d.seen.occurrence.original_start)
@@ -185,6 +189,7 @@ class Syncer:
 
 def people_summary(analysis: Analysis) -> list[dict[str, Any]]:
     """One line per relationship for `status`: only what changes when meetings do."""
+    attention = for_analysis(analysis)
     out = []
     for rel in analysis.relationships:
         kinds: dict[str, int] = {}
@@ -194,6 +199,10 @@ def people_summary(analysis: Analysis) -> list[dict[str, Any]]:
             "person": rel.person,
             "name": rel.name,
             "expected_interval_days": rel.expected_interval_days,
+            "cadence": rel.cadence,
+            "inferred_from": rel.inferred_from or None,
+            "unknown": rel.unknown,
+            "attention": [short_words(r) for r in attention.get(rel.person, ())],
             "last_held": rel.last_held.isoformat() if rel.last_held else None,
             "next_scheduled": rel.next_scheduled.start.isoformat()
             if rel.next_scheduled else None,

@@ -69,8 +69,10 @@ def test_scan_json_has_the_documented_shape(tmp_path: Path, server: FeedServer):
     assert doc["window"] == {"start": "2026-08-22T09:00:00+02:00",
                              "end": "2026-12-04T09:00:00+01:00"}
     rel = next(r for r in doc["relationships"] if r["person"] == "jonas@example.com")
-    assert set(rel) == {"person", "name", "expected_interval_days", "last_held",
-                        "next_scheduled", "counts", "flags"}
+    assert set(rel) == {"person", "name", "expected_interval_days", "cadence", "inferred_from",
+                        "unknown", "last_held", "next_scheduled", "counts", "needs_attention",
+                        "attention", "flags"}
+    assert (rel["cadence"], rel["inferred_from"], rel["unknown"]) == ("series", None, None)
     assert set(rel["counts"]) == {"held", "rescheduled", "shortened", "cancelled", "declined"}
     occurrence = next(f for f in rel["flags"] if f["kind"] == "shortened")
     assert occurrence == {

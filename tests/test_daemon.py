@@ -332,7 +332,7 @@ def assert_status_matches_state(status: str, home: Home) -> re.Match[str]:
     assert match, status
     people = load_state(home.state_dir)["people"]
     assert int(match["people"]) == len(people) > 0
-    assert int(match["attention"]) == sum(1 for p in people if p["flags"])
+    assert int(match["attention"]) == sum(1 for p in people if p["attention"])
     return match
 
 

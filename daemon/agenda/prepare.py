@@ -27,7 +27,7 @@ from daemon.agenda.prompts import choose
 from daemon.agenda.stores import AgendaStore, LocalAgendaStore, with_retry
 from daemon.config import Config
 from daemon.model import Occurrence
-from daemon.output import days_between
+from daemon.timefmt import days_between
 from daemon.rules import Analysis, Relationship, is_booked, moved_or_cut_short
 from daemon.store import Store
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from daemon.agenda.model import Carried
 from daemon.config import Config
-from daemon.output import cadence_words, days_between
+from daemon.timefmt import cadence_words, days_between
 from daemon.report.model import Attention, Cell, Report, Row, SourceProblem, Upcoming
 from daemon.rules import (
     Analysis,
