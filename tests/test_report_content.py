@@ -61,13 +61,17 @@ def test_three_of_the_last_six_moved_or_shortened_needs_attention():
     assert [c.kind for c in weekly.rows[0].strip[-3:]] == ["moved"] * 3
 
 
-def test_overdue_action_items_need_attention():
+def test_overdue_action_items_get_their_own_section_not_attention():
+    # Attention is daemon.attention's (the calendar's flags); late action items are
+    # listed, with the oldest, but a healthy rhythm stays on track.
     item = Carried(ActionItem(False, "send the promotion packet", "Ada", date(2026, 11, 13)),
                    first_seen=date(2026, 11, 2), carried=2, overdue=True)
     weekly = report([ada_weekly(), grace_weekly()], overdue={"ada@example.com": [item]})
-    [ada] = weekly.attention
-    assert ada.reasons == ("1 action item overdue (oldest: Ada: send the promotion packet, "
-                           "due 13 Nov)",)
+    assert weekly.attention == ()
+    assert weekly.subject == "1:1s: all 2 on track (week 48)"
+    [late] = weekly.overdue
+    assert (late.name, late.count, late.oldest) == (
+        "Ada Lovelace", 1, "Ada: send the promotion packet, due 13 Nov")
 
 
 def test_cancelled_week_and_a_missed_week_in_the_strip():
@@ -121,3 +125,53 @@ def test_strip_uses_the_configured_shortened_minutes_like_the_rules():
                           MONDAY)
     assert next(r for r in weekly.rows if r.person == "ada@example.com").strip[-1].kind == \
         "shortened"
+
+
+def test_a_meeting_moved_into_another_week_is_drawn_in_the_week_it_was_held():
+    # Monday 9 Nov's 1:1 was held on Tuesday 17 Nov: the cross belongs to the week of
+    # 16 Nov (which had two), not to the week of 9 Nov (which had none).
+    moved = one_on_one("ada", at("2026-11-17T10:00"), recurrence_id=at("2026-11-09T10:00"))
+    weekly = report([ada_weekly(), moved, grace_weekly()])
+    ada = next(r for r in weekly.rows if r.person == "ada@example.com")
+    by_week = {c.week_start: c for c in ada.strip}
+    assert by_week[date(2026, 11, 16)].kind == "moved"
+    assert by_week[date(2026, 11, 16)].held == 2
+    assert (by_week[date(2026, 11, 9)].kind, by_week[date(2026, 11, 9)].held) == ("missed", 0)
+    assert sum(c.held for c in ada.strip) == ada.held == 12
+
+
+def test_held_and_minutes_share_one_denominator():
+    # One Monday cancelled, one cut to 15 minutes: 11 of the 12 planned slots held,
+    # and the minutes count the same 12 slots: 10 x 30 + 15 of 12 x 30.
+    cut = one_on_one("ada", at("2026-11-02T10:00"), 15, recurrence_id=at("2026-11-02T10:00"))
+    weekly = report([ada_weekly(exdates=[at("2026-11-16T10:00")]), cut, grace_weekly()])
+    ada = next(r for r in weekly.rows if r.person == "ada@example.com")
+    assert (ada.held, ada.expected) == (11, 12)
+    assert (ada.minutes_held, ada.minutes_planned) == (10 * 30 + 15, 12 * 30)
+
+
+def test_a_configured_cadence_sets_the_denominator_with_the_meetings_own_length():
+    # Weekly 45-minute meetings, a configured cadence of 14 days: the cadence expects
+    # 6 in the 12 weeks, each as long as the meetings are planned.
+    weekly = report([ada_weekly(minutes=45)], people=({**ADA, "cadence_days": 14},))
+    [ada] = weekly.rows
+    assert (ada.held, ada.expected, ada.minutes_planned) == (12, 6, 6 * 45)
+
+
+def test_unknown_relationships_are_named_once_and_not_ranked():
+    cfg = config([ADA, GRACE])
+    analysis = analyze([], cfg, MONDAY, unread={"work": "HTTP 404 Not Found"})
+    weekly = build_report(analysis, cfg, MONDAY)
+    assert weekly.attention == () and weekly.rows == ()
+    assert weekly.unknown == ("Ada Lovelace", "Grace Hopper")
+    assert weekly.unknown_reason == "work has not been read (HTTP 404 Not Found)"
+    assert weekly.subject == "1:1s: all 0 on track, 2 unknown (week 48)"
+
+
+def test_a_listed_person_without_a_series_needs_attention_in_the_report():
+    weekly = report([grace_weekly()])
+    [ada] = weekly.attention
+    assert ada.reasons[0] == "No 1:1 series found in your calendars"
+    assert "cadence_days = 0" in ada.next_step
+    weekly = report([grace_weekly()], people=({**ADA, "cadence_days": 0}, GRACE))
+    assert weekly.attention == ()

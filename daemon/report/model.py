@@ -27,6 +27,7 @@ class Cell:
     week_start: date  # the Monday of the week
     kind: str  # one of CELL_KINDS; the worst thing that happened that week
     label: str  # a short description for a tooltip and the text part
+    held: int = 0  # meetings held that week (by their actual start)
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,25 @@ class Row:
     last_held_days: int | None  # days ago; None: never held
     next_scheduled: datetime | None  # in the owner's zone
     next_agenda_url: str | None
-    strip: tuple[Cell, ...]  # 12 weeks, oldest first
-    held: int  # held meetings over the lookback window
-    expected: int  # meetings the cadence expects over the lookback window
-    minutes_held: int
-    minutes_planned: int
+    strip: tuple[Cell, ...]  # 12 complete weeks, oldest first
+    # Over the strip's weeks, from the same meetings (report.content.Period):
+    held: int  # held meetings
+    expected: int | None  # meetings the series or the cadence planned; None: no cadence
+    minutes_held: int  # actual minutes of the held meetings
+    minutes_planned: int  # planned minutes of the expected meetings
     trend: str  # "better" | "worse" | "steady" | "new"
     trend_text: str  # "3 held in the last 4 weeks, 1 in the 4 before"
     needs_attention: bool
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """A relationship's open action items past their due date."""
+
+    person: str
+    name: str
+    count: int
+    oldest: str  # "Ada: send the packet, due 13 Nov"
 
 
 @dataclass(frozen=True)
@@ -89,8 +101,11 @@ class Report:
     owner_name: str
     lookback_days: int
     attention: tuple[Attention, ...]  # most urgent first
-    on_track: int
-    rows: tuple[Row, ...]  # every relationship, needing attention first, then by name
+    on_track: int  # known relationships that need no attention
+    rows: tuple[Row, ...]  # every known relationship, needing attention first, then by name
     this_week: tuple[Upcoming, ...]  # by start
     sources: tuple[SourceProblem, ...]
+    overdue: tuple[Overdue, ...] = ()  # most items first
+    unknown: tuple[str, ...] = ()  # names of relationships no read source can tell of
+    unknown_reason: str = ""  # "work has not been read (HTTP 404)"
     legend: tuple[tuple[str, str], ...] = LEGEND

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from daemon.report.model import Report, Row
+from daemon.report.model import Overdue, Report, Row
 
 # The strip's cells: a symbol (survives clients that drop colours, and readers
 # who cannot tell the colours apart), a background, a foreground, a border.
@@ -139,6 +139,10 @@ def summary(report: Report) -> tuple[str, str]:
     """The headline sentence and the short paragraph under it."""
     need = len(report.attention)
     total = need + report.on_track
+    if total == 0 and report.unknown:
+        return ("Nothing can be told yet.",
+                f"cadenced could not read your calendars yet ({report.unknown_reason}). "
+                "Until it can, it says nothing of your 1:1s rather than guess.")
     if total == 0:
         return ("No one-on-ones found yet.",
                 "cadenced found no 1:1s in your calendars. List the people you meet "
@@ -158,6 +162,18 @@ def summary(report: Report) -> tuple[str, str]:
                   "heard, to get clear direction and to talk about where they want to "
                   "grow. Each person below comes with one step that puts the "
                   "conversation back on track.")
+
+
+def unknown_text(report: Report) -> str:
+    """One line for the relationships nothing read can tell of."""
+    names = ", ".join(clip(name, NAME_LIMIT) for name in report.unknown)
+    return (f"Not known yet: {names} ({report.unknown_reason}). They are left out "
+            "until it is read.")
+
+
+def overdue_text(item: Overdue) -> str:
+    items = "1 open action item" if item.count == 1 else f"{item.count} open action items"
+    return f"{items} past due (oldest: {item.oldest})"
 
 
 def last_held_text(days: int | None) -> str:
@@ -211,10 +227,12 @@ def trend_text(trend: str) -> str:
 
 
 def held_text(row: Row) -> str:
-    return f"{row.held} of {row.expected}"
+    return f"{row.held} held" if row.expected is None else f"{row.held} of {row.expected}"
 
 
 def minutes_text(row: Row) -> str:
+    if row.expected is None:
+        return f"{row.minutes_held} min"
     return f"{row.minutes_held} of {row.minutes_planned} min"
 
 
@@ -311,7 +329,8 @@ def environment() -> jinja2.Environment:
         link_target=link_target, last_held_text=last_held_text, when_text=when_text,
         day_text=day_text, span_text=span_text, cell_symbol=cell_symbol,
         cell_colours=cell_colours, trend_parts=trend_parts, trend_text=trend_text,
-        held_text=held_text, minutes_text=minutes_text, source_since=source_since,
+        held_text=held_text, minutes_text=minutes_text, unknown_text=unknown_text,
+        overdue_text=overdue_text, source_since=source_since,
         fits=fits, underline=underline, Text=Text, strip_symbols=strip_symbols,
         legend_lines=legend_lines,
         NAME_LIMIT=NAME_LIMIT, TITLE_LIMIT=TITLE_LIMIT, TEXT_LIMIT=TEXT_LIMIT,
