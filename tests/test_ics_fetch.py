@@ -382,8 +382,14 @@ def test_local_file_gets_the_same_content_checks(tmp_path) -> None:
     path = tmp_path / "page.ics"
     path.write_bytes(HTML)
     assert fetch_error(str(path)).reason.startswith("the server sent an HTML page")
+
+
+def test_truncated_local_file_gets_no_network_hint(tmp_path) -> None:
+    path = tmp_path / "cut.ics"
     path.write_bytes(CAL[:200])
-    assert fetch_error(str(path)).reason == "the feed was cut off (truncated download)"
+    err = fetch_error(str(path))
+    assert err.reason == "the local file is incomplete (it ends before END:VCALENDAR)"
+    assert "download" not in err.hint and "connection" not in err.hint
 
 
 def test_unsupported_scheme_is_refused() -> None:

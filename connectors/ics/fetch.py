@@ -243,7 +243,7 @@ def _fetch_file(
         ) from None
     if len(data) > max_bytes:
         raise _too_large(source, max_bytes)
-    _check_calendar_body(data, source=source, content_type=None)
+    _check_calendar_body(data, source=source, content_type=None, local=True)
     return _result(data, etag=None, last_modified=None, previous=previous, fingerprint=fingerprint)
 
 
@@ -475,8 +475,11 @@ def _connect_problem(exc: BaseException) -> str:
 # --- body checks and results -----------------------------------------------------
 
 
-def _check_calendar_body(data: bytes, *, source: str, content_type: str | None) -> None:
-    """Raise SourceError unless ``data`` is a complete iCalendar body."""
+def _check_calendar_body(
+    data: bytes, *, source: str, content_type: str | None, local: bool = False
+) -> None:
+    """Raise SourceError unless ``data`` is a complete iCalendar body. A ``local``
+    file that ends early is incomplete on disk, not cut off by a network."""
     head = data[:1024]
     if head.startswith(_BOM):
         head = head[len(_BOM) :]
@@ -505,6 +508,13 @@ def _check_calendar_body(data: bytes, *, source: str, content_type: str | None) 
             "not to a web page of the calendar",
         )
     if not _ends_with_end_vcalendar(data):
+        if local:
+            raise SourceError(
+                source,
+                "the local file is incomplete (it ends before END:VCALENDAR)",
+                hint="export the calendar again, or wait until whatever writes the file "
+                "has finished",
+            )
         raise _truncated(source)
 
 
