@@ -155,3 +155,14 @@ def test_google_token_file_resolves_against_the_config_folder(tmp_path):
     path.write_text('[owner]\nemail = "a@b.c"\n[[sources]]\nname = "g"\ntype = "google"\n'
                     'token_file = "tokens/g.json"\n')
     assert load_config(path).config.sources[0].token_file == str(tmp_path / "tokens" / "g.json")
+
+
+def test_the_documented_default_token_path_is_the_real_one(tmp_path):
+    from connectors.google.auth import token_path
+
+    loaded = load_config(ROOT / "config.example.toml").config
+    google = next(s for s in loaded.sources if s.type == "google")
+    real = token_path(google.model_copy(update={"token_file": None}), tmp_path)
+    relative = real.relative_to(tmp_path).as_posix()
+    assert f"cadenced/{relative}" in (ROOT / "config.example.toml").read_text()
+    assert real.name in (ROOT / "docs" / "google.md").read_text()
