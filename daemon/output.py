@@ -190,7 +190,8 @@ def print_table(result: ScanResult, console: Console) -> None:
         table.add_row(
             Text(f"* {rel.name}" if marked else f"  {rel.name}",
                  style="bold" if marked else ""),
-            relationship_cadence(rel.expected_interval_days, rel.cadence, rel.inferred_from),
+            relationship_cadence(rel.expected_interval_days, rel.cadence, rel.inferred_from,
+                                 bool(rel.unknown)),
             "unknown" if rel.unknown else _ago(rel.last_held, now),
             "unknown" if rel.unknown else _ahead(rel.next_scheduled, now),
             Text("; ".join(words), style="yellow") if words else Text("on track", style="green"),
@@ -232,7 +233,8 @@ def print_status(document: dict[str, Any], console: Console, tz: Any = None) -> 
     for person in document["people"]:
         cadence = relationship_cadence(person["expected_interval_days"],
                                        person.get("cadence", "series"),
-                                       person.get("inferred_from") or 0)
+                                       person.get("inferred_from") or 0,
+                                       bool(person.get("unknown")))
         if person.get("unknown"):
             people.add_row(Text(person["name"]), cadence, "unknown", "unknown",
                            Text(f"unknown: {person['unknown']}", style="yellow"))

@@ -26,9 +26,14 @@ def inferred_words(meetings: int) -> str:
     return f"inferred from {meetings} one-off meetings"
 
 
-def relationship_cadence(days: float | None, cadence: str, inferred_from: int) -> str:
+def relationship_cadence(days: float | None, cadence: str, inferred_from: int,
+                         unknown: bool = False) -> str:
     """The cadence cell of a relationship: how often, and where that comes from when
-    it was inferred from one-offs ("weekly, inferred from 4 one-off meetings")."""
+    it was inferred from one-offs ("weekly, inferred from 4 one-off meetings").
+    When its sources were never read and nothing configured says how often, it is
+    "unknown", not "no series": silence of an unread source is not evidence."""
+    if days is None and unknown:
+        return "unknown"
     words = cadence_words(days)
     return f"{words}, {inferred_words(inferred_from)}" if cadence == "inferred" else words
 
