@@ -7,6 +7,7 @@ can provide gets hostile input: markup, header injection, bidi overrides, length
 from __future__ import annotations
 
 import email
+import html as html_lib
 import importlib.util
 import re
 import shutil
@@ -25,7 +26,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.report.model import LEGEND, Attention, Cell, Report, Row, SourceProblem, Upcoming
+from daemon.report.model import (
+    LEGEND,
+    Attention,
+    Cell,
+    Overdue,
+    Report,
+    Row,
+    SourceProblem,
+    Upcoming,
+)
 from daemon.report.render import (
     SYMBOLS,
     build_message,
@@ -644,3 +654,40 @@ def test_sample_renders_in_headless_chromium(tmp_path):
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (900, 1400)
     assert len(data) > 20_000  # not a blank page
+
+
+# -- overdue action items and relationships nobody can tell of --------------------------
+
+def test_overdue_items_and_the_unknown_line_render_in_text_and_html():
+    report = make_report(
+        overdue=(Overdue("ana@example.com", "Ana Silva", 2, "Ana: send the packet, due 13 Nov"),
+                 Overdue("tom@example.com", SCRIPT, 1, f"Tom: {IMG}, due 01 Dec")),
+        unknown=("Lena Fischer", "Sam Okafor"),
+        unknown_reason="work has not been read (HTTP 404 Not Found)",
+    )
+    text = render_text(report)
+    assert "ACTION ITEMS PAST DUE" in text
+    assert "Ana Silva: 2 open action items past due (oldest: Ana: send the packet, due 13 Nov)" \
+        in " ".join(text.split())
+    assert "1 open action item past due" in text
+    unknown = ("Not known yet: Lena Fischer, Sam Okafor (work has not been read (HTTP 404 "
+               "Not Found)). They are left out until it is read.")
+    assert unknown in " ".join(text.split())
+    # Named once, and not ranked among the people who need attention.
+    assert text.count("Lena Fischer") == 1
+
+    html = render_html(report)
+    visible = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    visible = html_lib.unescape(visible)
+    assert "1 open action item past due" in visible and "Ana Silva" in visible
+    assert "Not known yet: Lena Fischer, Sam Okafor" in visible
+    # What a calendar or an agenda provided stays text.
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_no_overdue_section_and_no_unknown_line_when_there_is_nothing_to_say():
+    text = render_text(make_report())
+    html = render_html(make_report())
+    for rendered in (text, html):
+        assert "past due" not in rendered and "Not known yet" not in rendered
