@@ -91,3 +91,35 @@ def test_a_source_never_read_makes_everyone_unknown_with_no_flags(home: Path,
     assert "no 1:1 for" not in report.lower() and "nothing booked" not in report
     [line] = [line for line in report.split("\n\n") if line.startswith("Not known yet:")]
     assert "demo has not been read" in line
+
+
+def test_status_lists_only_the_sources_of_the_current_configuration(home: Path,
+                                                                    server: FeedServer):
+    server.routes["/demo.ics"] = Reply(body=DEMO_ICS)
+    server.routes["/old.ics"] = Reply(status=404, body=b"gone")
+    config = configure(home, server.url("/demo.ics"))
+    both = home / "both.toml"
+    both.write_text(config.read_text()
+                    + f'\n[[sources]]\nname = "old"\nurl = "{server.url("/old.ics")}"\n')
+    assert cli(both, "sync", "--now", NOW).exit_code == 3
+
+    # The source is removed from the config: its state is kept, but not shown as failing.
+    status = cli(config, "status", "--json")
+    assert [s["name"] for s in json.loads(status.stdout)["sources"]] == ["demo"]
+    table = cli(config, "status")
+    assert "old" not in table.output.split("Sources", 1)[1]
+    assert "failing" not in table.output
+    kept = json.loads((home / "state" / "cadenced" / "state.json").read_text())["sources"]
+    assert len(kept) == 2
+
+
+def test_a_failed_source_is_reported_once(home: Path, server: FeedServer):
+    server.routes["/demo.ics"] = Reply(status=500, body=b"boom")
+    config = configure(home, server.url("/demo.ics"))
+    for args in (("scan", "--now", NOW), ("scan", "--now", NOW, "--json"),
+                 ("sync", "--now", NOW)):
+        result = CliRunner().invoke(main, ["--config", str(config), *args])
+        assert result.exit_code == 3
+        said = result.stdout + result.stderr
+        assert said.count("source 'demo' failed: HTTP 500") == 1, (args, said)
+        assert "WARNING" not in said
