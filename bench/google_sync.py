@@ -77,8 +77,8 @@ from connectors.google.calendar import GoogleCalendar
 from connectors.google.events import read_events
 from connectors.registry import build_sources
 from daemon.config import Config, parse_config
-from daemon.detection import Directory
-from daemon.store import atomic_write
+from daemon.core.detection import Directory
+from daemon.state.store import atomic_write
 
 from google_emulator import Calendar, Emulator
 

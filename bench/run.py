@@ -6,7 +6,7 @@ Generates bench/out/manager.ics and bench/out/config.toml when missing (see
 bench/generate.py), then measures, best of ``--repeat`` runs, in this one process:
 
 - baseline: ``icalendar.Calendar.from_ical`` of the file's bytes, nothing else;
-- cold scan: config loaded, sources built, ``daemon.scan.scan`` run (fetch, sketch,
+- cold scan: config loaded, sources built, ``daemon.service.scan.scan`` run (fetch, sketch,
   parse what could be a 1:1, analyze), with new source objects every time;
 - cold scan as a subprocess: ``cadenced scan --json``, wall time with start-up;
 - no-change sync cycle: the daemon's Syncer over a Store, 15 minutes later, file
@@ -40,13 +40,13 @@ from types import ModuleType
 from icalendar import Calendar
 
 from connectors.registry import build_sources
-from daemon.cli import parse_now
+from daemon.cli.main import parse_now
 from daemon.config import load_config
-from daemon.detection import Directory
-from daemon.rules import analyze
-from daemon.scan import scan
-from daemon.store import Store
-from daemon.sync import Syncer
+from daemon.core.detection import Directory
+from daemon.core.rules import analyze
+from daemon.service.scan import scan
+from daemon.service.sync import Syncer
+from daemon.state.store import Store
 
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"

@@ -1,15 +1,15 @@
 """The one interface every calendar source implements.
 
 Glossary: a *source* is one configured calendar (an ICS feed, or a Google
-calendar read through its API). Reading it yields the core's :class:`~daemon.model.Event` objects;
-nothing of the source's own format (icalendar components, Google dicts) leaves
-the connector.
+calendar read through its API). Reading it yields the core's
+:class:`~daemon.core.model.Event` objects; nothing of the source's own format
+(icalendar components, Google dicts) leaves the connector.
 
 Contract of :meth:`CalendarSource.read`:
 
 - returns a :class:`ReadResult` with every event that *could* be a 1:1 (the
   ``interest`` predicate decides; ``None`` asks for all events);
-- raises :class:`~daemon.errors.SourceError` when the source cannot be read as a
+- raises :class:`~daemon.core.errors.SourceError` when the source cannot be read as a
   whole (network, HTTP status, HTML instead of a calendar, truncation). A failed
   read never looks like an empty calendar;
 - skips a malformed event and reports it in ``warnings`` (naming source and UID);
@@ -37,8 +37,8 @@ from datetime import timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from daemon.detection import Sketch
-from daemon.model import Event
+from daemon.core.detection import Sketch
+from daemon.core.model import Event
 
 
 class Interest(Protocol):

@@ -11,8 +11,8 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from connectors.base import Interest, ReadResult
-from daemon.errors import SourceError
-from daemon.model import Event
+from daemon.core.errors import SourceError
+from daemon.core.model import Event
 
 
 class MemoryCalendar:

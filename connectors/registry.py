@@ -42,7 +42,7 @@ def _google(source: GoogleSource, *, cache_dir: Path | None, state_dir: Path | N
             persist: bool) -> CalendarSource:
     from connectors.google.auth import TokenFile, token_path
     from connectors.google.calendar import GoogleCalendar
-    from daemon import paths
+    from daemon.state import paths
 
     token = TokenFile(token_path(source, state_dir or paths.state_dir()), source=source.name,
                       timeout=source.timeout_seconds)
@@ -52,7 +52,7 @@ def _google(source: GoogleSource, *, cache_dir: Path | None, state_dir: Path | N
 def build_agenda_store(config: Config, sources: Sequence[Any], data_dir: Path) -> Any:
     """The ``[agenda] store``: local Markdown files, or Google Docs made with the
     sign-in of ``agenda.google_source`` (the first Google source by default)."""
-    from daemon.agenda.prepare import local_store
+    from daemon.service.agendas import local_store
 
     if config.agenda.store == "local":
         return local_store(config, data_dir)

@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from daemon.config import Smtp
-from daemon.errors import CadencedError
-from daemon.logs import redact
+from daemon.core.errors import CadencedError
+from daemon.service.logs import redact
 
 __all__ = ["MailError", "Outgoing", "Sent", "resolve_password", "send"]
 

@@ -4,7 +4,7 @@
 
 The report comes from the bundled demo calendar (what `cadenced demo` reads), with a
 failing source added for illustration; everyone in it is fictional.
-When the demo cannot be turned into a report (``daemon.report.content`` missing), a
+When the demo cannot be turned into a report (``daemon.core.report.content`` missing), a
 hand-built sample is used instead. The PNG is a headless Chromium screenshot; without
 Chromium the HTML is still written and the screenshot is skipped with a message.
 """
@@ -22,8 +22,8 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from daemon.report.model import Attention, Cell, Report, Row, SourceProblem, Upcoming
-from daemon.report.render import render_html, render_text
+from daemon.core.report.model import Attention, Cell, Report, Row, SourceProblem, Upcoming
+from daemon.render.report import render_html, render_text
 
 DOCS = Path(__file__).resolve().parent
 DEMO_NOW = "2026-11-23T08:00:00+01:00"  # the Monday the report goes out
@@ -40,8 +40,8 @@ def demo_report() -> Report:
     """The report for the bundled demo, as the service would send it on the demo's date."""
     from connectors.registry import build_sources
     from daemon.config import load_config
-    from daemon.report.content import SourceStatus, build_report
-    from daemon.scan import scan
+    from daemon.core.report.content import SourceStatus, build_report
+    from daemon.service.scan import scan
 
     with resources.as_file(resources.files("daemon") / "demo") as folder:
         config = load_config(folder / "config.toml").config

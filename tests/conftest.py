@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon.config import Config, parse_config
-from daemon.model import Attendee, Event, PartStat, Recurrence, Status
+from daemon.core.model import Attendee, Event, PartStat, Recurrence, Status
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OWNER = "me@example.com"

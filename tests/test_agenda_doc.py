@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.agenda.carry import CarryState, open_items
-from daemon.agenda.doc import (
+from daemon.core.agenda.carry import CarryState, open_items
+from daemon.core.agenda.doc import (
     ITEM_HINT,
     NEXT_MARKER,
     PLACEHOLDER,
@@ -32,8 +32,8 @@ from daemon.agenda.doc import (
     sections_before,
     update_section,
 )
-from daemon.agenda.model import ActionItem, Carried, Meeting, SectionPlan, meeting_key
-from daemon.agenda.prompts import BANK, THEMES, choose, theme_weights
+from daemon.core.agenda.model import ActionItem, Carried, Meeting, SectionPlan, meeting_key
+from daemon.core.agenda.prompts import BANK, THEMES, choose, theme_weights
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UID = "weekly-ana-jonas@example.com"

@@ -10,14 +10,14 @@ import pytest
 from click.testing import CliRunner
 from icalendar import Calendar
 
-from daemon.agenda.prepare import local_store, overdue_items, prepare
-from daemon.agenda.stores import LocalAgendaStore
-from daemon.cli import main
+from daemon.cli.main import main
 from daemon.config import LoadedConfig, parse_config
-from daemon.notify import Notifier
-from daemon.runner import Runner
-from daemon.store import Store
-from daemon.sync import Syncer
+from daemon.service.agendas import local_store, overdue_items, prepare
+from daemon.service.notify import Notifier
+from daemon.service.runner import Runner
+from daemon.service.sync import Syncer
+from daemon.state.agendas import LocalAgendaStore
+from daemon.state.store import Store
 
 SUNDAY = "2026-11-22T15:00:00+01:00"  # Jonas's 1:1 is Monday 14:00, Priya's Tuesday 10:00
 

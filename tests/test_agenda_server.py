@@ -21,15 +21,15 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from daemon.agenda.html import render_document, render_markdown, sanitize
-from daemon.agenda.model import Meeting, meeting_key
-from daemon.agenda.server import (
+from daemon.core.agenda.model import Meeting, meeting_key
+from daemon.render.agenda import render_document, render_markdown, sanitize
+from daemon.service.server import (
     SECURITY_HEADERS,
     AgendaServer,
     new_secret,
     overlay_calendar,
 )
-from daemon.agenda.stores import (
+from daemon.state.agendas import (
     Conflict,
     InvalidPerson,
     LocalAgendaStore,
@@ -138,7 +138,7 @@ def test_with_retry_from_two_processes_loses_nothing(store, tmp_path):
     script = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from daemon.agenda.stores import LocalAgendaStore, with_retry
+        from daemon.state.agendas import LocalAgendaStore, with_retry
         store = LocalAgendaStore(Path({str(store.directory)!r}))
         for i in range(25):
             with_retry(store, {ADA!r}, lambda t: t + f"{{sys.argv[1]}} {{i}}\\n", attempts=200)
@@ -547,7 +547,7 @@ def test_only_get_and_head(server):
 
 
 def test_secret_never_reaches_the_log(server, caplog):
-    caplog.set_level(logging.DEBUG, logger="daemon.agenda")
+    caplog.set_level(logging.DEBUG, logger="daemon.service.server")
     request(server, f"/{server.secret}/")
     request(server, f"/{server.secret}/calendar.ics")
     request(server, f"/{server.secret[:-1]}x/near-miss")
@@ -592,7 +592,7 @@ def test_refuses_a_weak_secret(tmp_path):
 
 
 def test_a_busy_port_is_a_clear_error(server, tmp_path):
-    from daemon.errors import CadencedError
+    from daemon.core.errors import CadencedError
 
     other = AgendaServer(host="127.0.0.1", port=server.port, secret=new_secret(),
                          store=LocalAgendaStore(tmp_path), feed=bytes, index=list)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from daemon.cli import main
+from daemon.cli.main import main
 
 from feedserver import FeedServer, Reply
 

@@ -16,8 +16,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from daemon.cli import main
-from daemon.commands import EXIT_USAGE
+from daemon.cli.commands import EXIT_USAGE
+from daemon.cli.main import main
 
 DEMO_ICS = resources.files("daemon") / "demo" / "demo.ics"
 NOW = "2026-11-20T09:00+01:00"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from daemon.config import load_config, parse_config
-from daemon.errors import ConfigError
+from daemon.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,10 +18,10 @@ import pytest
 
 from connectors.ics.parse import Parsed, parse_calendar
 from daemon.config import Config, parse_config
-from daemon.detection import Directory
-from daemon.model import Event
-from daemon.recurrence import RuleError, planned_starts
-from daemon.rules import analyze
+from daemon.core.detection import Directory
+from daemon.core.model import Event
+from daemon.core.recurrence import RuleError, planned_starts
+from daemon.core.rules import analyze
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "ics-corpus"
 FILES_DIR = CORPUS / "recurring-ical-events"

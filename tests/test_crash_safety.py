@@ -39,7 +39,7 @@ from typing import Any
 
 import pytest
 
-from daemon.store import Store
+from daemon.state.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE_NOW = "2026-11-13T09:00:00+01:00"

@@ -32,9 +32,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon.config import load_config
-from daemon.notify import Notifier
-from daemon.runner import RUNTIME_FILE, Runner
-from daemon.store import Store
+from daemon.service.notify import Notifier
+from daemon.service.runner import RUNTIME_FILE, Runner
+from daemon.state.store import Store
 
 from feedserver import FeedServer, Reply
 

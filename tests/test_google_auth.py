@@ -29,9 +29,9 @@ from connectors.google.auth import (
     WRITE_SCOPES,
     TokenFile,
 )
-from daemon.auth_cli import pick_source
+from daemon.cli.auth import pick_source
 from daemon.config import GoogleSource, parse_config
-from daemon.errors import CadencedError, NeedsSignIn, SourceError
+from daemon.core.errors import CadencedError, NeedsSignIn, SourceError
 
 OWNER = {"email": "me@example.com", "timezone": "Europe/Berlin"}
 
@@ -204,10 +204,10 @@ def write_config(folder: Path, *sources: dict) -> Path:
 
 
 def cadenced(*args: str):
-    from daemon.auth_cli import auth as group
-    from daemon.cli import main
+    from daemon.cli.auth import auth as group
+    from daemon.cli.main import main
 
-    if "auth" not in main.commands:  # until daemon/cli.py registers it
+    if "auth" not in main.commands:  # until daemon/cli/main.py registers it
         main.add_command(group)
     return CliRunner().invoke(main, list(args))
 
@@ -486,7 +486,7 @@ def test_revoke_revokes_at_google_and_deletes_the_file(google, tmp_path):
 
 
 def default_token(config_source: dict) -> Path:
-    from daemon import paths
+    from daemon.state import paths
 
     return auth.token_path(GoogleSource(**config_source), paths.state_dir())
 

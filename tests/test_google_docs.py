@@ -29,10 +29,10 @@ from connectors.google.docs import (
     plan_requests,
     query,
 )
-from daemon.agenda.doc import add_section, new_document, parse, update_section
-from daemon.agenda.model import Meeting, SectionPlan, meeting_key
-from daemon.agenda.stores import AgendaStoreError, Conflict, Revision, with_retry
-from daemon.errors import GoogleApiError, NeedsSignIn
+from daemon.core.agenda.doc import add_section, new_document, parse, update_section
+from daemon.core.agenda.model import Meeting, SectionPlan, meeting_key
+from daemon.core.errors import GoogleApiError, NeedsSignIn
+from daemon.state.agendas import AgendaStoreError, Conflict, Revision, with_retry
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -16,10 +16,10 @@ import pytest
 
 from connectors.google.events import Mapped, read_events, sketch
 from connectors.ics.parse import parse_calendar
-from daemon.detection import Directory
-from daemon.model import Attendee, Event, PartStat, Recurrence, Status
-from daemon.recurrence import planned_starts
-from daemon.rules import OccurrenceFlag, analyze
+from daemon.core.detection import Directory
+from daemon.core.model import Attendee, Event, PartStat, Recurrence, Status
+from daemon.core.recurrence import planned_starts
+from daemon.core.rules import OccurrenceFlag, analyze
 
 from conftest import BERLIN, OWNER, at, config
 

@@ -14,15 +14,15 @@ from connectors.google.auth import READ_SCOPES, WRITE_SCOPES
 from connectors.google.calendar import GoogleCalendar
 from connectors.google.writeback import KEY_DOC, Link, link
 from connectors.registry import build_agenda_store
-from daemon.agenda.invites import agenda_steps, invite_step
-from daemon.agenda.prepare import agenda_step
+from daemon.cli.output import print_status
 from daemon.config import parse_config
-from daemon.errors import GoogleApiError, NeedsSignIn
-from daemon.output import print_status
-from daemon.report.render import render_text
-from daemon.report.send import report_for
-from daemon.store import Store
-from daemon.sync import Syncer
+from daemon.core.errors import GoogleApiError, NeedsSignIn
+from daemon.render.report import render_text
+from daemon.service.agendas import agenda_step
+from daemon.service.invites import agenda_steps, invite_step
+from daemon.service.report import report_for
+from daemon.service.sync import Syncer
+from daemon.state.store import Store
 
 from conftest import BERLIN, OWNER, at
 
@@ -332,7 +332,7 @@ def test_a_concurrent_edit_between_read_and_patch_is_reread_and_kept(google, tmp
 def test_dry_run_shows_the_patches_and_writes_nothing(google, tmp_path, state):
     from click.testing import CliRunner
 
-    from daemon.cli import main
+    from daemon.cli.main import main
 
     cal = google.calendar("primary")
     series(cal)
@@ -382,8 +382,8 @@ def test_the_service_prepares_docs_links_them_and_serves_the_overlay(google, tmp
     from datetime import UTC
 
     from daemon.config import LoadedConfig
-    from daemon.notify import Notifier
-    from daemon.runner import Runner
+    from daemon.service.notify import Notifier
+    from daemon.service.runner import Runner
 
     cal = google.calendar("primary")
     master = series(cal)

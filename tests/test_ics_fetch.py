@@ -17,7 +17,7 @@ from connectors.ics.fetch import (
     normalize_url,
     url_fingerprint,
 )
-from daemon.errors import SourceError
+from daemon.core.errors import SourceError
 
 from feedserver import FeedServer
 from feedserver import Reply as _Reply

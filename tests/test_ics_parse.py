@@ -14,11 +14,11 @@ import pytest
 
 from connectors.ics.parse import Parsed, parse_calendar
 from daemon.config import Config, parse_config
-from daemon.detection import Directory, has_marker
-from daemon.meetings import collect
-from daemon.model import Event
-from daemon.recurrence import planned_starts
-from daemon.rules import Analysis, MissedCadence, OccurrenceFlag, Relationship, analyze
+from daemon.core.detection import Directory, has_marker
+from daemon.core.meetings import collect
+from daemon.core.model import Event
+from daemon.core.recurrence import planned_starts
+from daemon.core.rules import Analysis, MissedCadence, OccurrenceFlag, Relationship, analyze
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

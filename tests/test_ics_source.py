@@ -9,8 +9,8 @@ import pytest
 
 from connectors.ics.source import IcsCalendar
 from daemon.config import IcsSource
-from daemon.detection import Directory
-from daemon.errors import SourceError
+from daemon.core.detection import Directory
+from daemon.core.errors import SourceError
 
 from conftest import config
 from feedserver import FeedServer, Reply

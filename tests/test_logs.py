@@ -1,4 +1,4 @@
-"""daemon.logs: plain lines, journald priority prefixes, colour, redaction."""
+"""daemon.service.logs: plain lines, journald priority prefixes, colour, redaction."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from connectors.ics.fetch import url_fingerprint
-from daemon.logs import redact, setup_logging
+from daemon.service.logs import redact, setup_logging
 
 SECRET_URL = (
     "https://calendar.google.com/calendar/ical/ana%40example.com/private-0badc0ffee1234/basic.ics"
@@ -76,7 +76,7 @@ def test_verbose_shows_debug() -> None:
     connectors_log.debug("more")
     logging.getLogger("cadenced").debug("cli")
     assert stream.getvalue() == "DEBUG: detail\nDEBUG: more\nDEBUG: cli\n"
-    # daemon.commands.handle_errors shows tracebacks when the root logger is at DEBUG
+    # daemon.cli.commands.handle_errors shows tracebacks when the root logger is at DEBUG
     assert logging.getLogger().isEnabledFor(logging.DEBUG)
 
 

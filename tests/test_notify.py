@@ -1,4 +1,4 @@
-"""daemon.notify: sd_notify datagrams against real AF_UNIX sockets."""
+"""daemon.service.notify: sd_notify datagrams against real AF_UNIX sockets."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon import notify
-from daemon.notify import STATUS_MAX_CHARS, Notifier, watchdog_interval
+from daemon.service import notify
+from daemon.service.notify import STATUS_MAX_CHARS, Notifier, watchdog_interval
 
 
 def _receiver(address: str | bytes) -> socket.socket:
@@ -167,7 +167,7 @@ def test_from_environ_defaults_to_os_environ(monkeypatch) -> None:
 
 
 def test_missing_socket_path_does_not_raise(tmp_path: Path, caplog) -> None:
-    caplog.set_level(logging.DEBUG, logger="daemon.notify")
+    caplog.set_level(logging.DEBUG, logger="daemon.service.notify")
     with Notifier(str(tmp_path / "no-such.sock")) as n:
         n.ready()
         n.watchdog()

@@ -22,11 +22,11 @@ def test_wheel_carries_daemon_connectors_and_the_demo(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     [wheel] = tmp_path.glob("cadenced-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ("daemon/__init__.py", "daemon/cli.py", "daemon/rules.py",
+    for required in ("daemon/__init__.py", "daemon/cli/main.py", "daemon/core/rules.py",
                      "connectors/__init__.py", "connectors/ics/parse.py",
                      "daemon/demo/demo.ics", "daemon/demo/config.toml",
                      "daemon/systemd/cadenced.service"):
         assert required in names, required
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "cadenced = daemon.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "cadenced = daemon.cli.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

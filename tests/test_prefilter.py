@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from connectors.ics.parse import Parsed, parse_calendar
+from daemon.cli.output import to_json
 from daemon.config import Config, parse_config
-from daemon.detection import Directory
-from daemon.model import SourceReport
-from daemon.output import to_json
-from daemon.rules import Analysis, analyze
-from daemon.scan import ScanResult
+from daemon.core.detection import Directory
+from daemon.core.model import SourceReport
+from daemon.core.rules import Analysis, analyze
+from daemon.service.scan import ScanResult
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=BERLIN)

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from daemon.model import Event, Recurrence
-from daemon.recurrence import NotACadence, RuleError, parse_rule, planned_starts
+from daemon.core.model import Event, Recurrence
+from daemon.core.recurrence import NotACadence, RuleError, parse_rule, planned_starts
 
 from conftest import at
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from daemon.agenda.model import ActionItem, Carried
-from daemon.report.content import build_report, strip
-from daemon.rules import analyze
+from daemon.core.agenda.model import ActionItem, Carried
+from daemon.core.report.content import build_report, strip
+from daemon.core.rules import analyze
 
 from conftest import at, config, one_on_one
 
@@ -62,7 +62,7 @@ def test_three_of_the_last_six_moved_or_shortened_needs_attention():
 
 
 def test_overdue_action_items_get_their_own_section_not_attention():
-    # Attention is daemon.attention's (the calendar's flags); late action items are
+    # Attention is daemon.core.attention's (the calendar's flags); late action items are
     # listed, with the oldest, but a healthy rhythm stays on track.
     item = Carried(ActionItem(False, "send the promotion packet", "Ada", date(2026, 11, 13)),
                    first_seen=date(2026, 11, 2), carried=2, overdue=True)

@@ -8,9 +8,9 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.model import PartStat, Status
-from daemon.report.content import build_report
-from daemon.rules import analyze, is_held
+from daemon.core.model import PartStat, Status
+from daemon.core.report.content import build_report
+from daemon.core.rules import analyze, is_held
 
 from conftest import at, config, one_on_one
 

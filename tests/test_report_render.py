@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.report.model import (
+from daemon.core.report.model import (
     LEGEND,
     Attention,
     Cell,
@@ -36,7 +36,7 @@ from daemon.report.model import (
     SourceProblem,
     Upcoming,
 )
-from daemon.report.render import (
+from daemon.render.report import (
     SYMBOLS,
     build_message,
     header_safe,
@@ -612,7 +612,7 @@ def test_header_safe():
 # -- packaging and the screenshot ------------------------------------------------------------
 
 def test_templates_ship_with_the_package():
-    folder = resources.files("daemon.report") / "templates"
+    folder = resources.files("daemon.render") / "templates"
     assert (folder / "report.html.j2").is_file()
     assert (folder / "report.txt.j2").is_file()
 

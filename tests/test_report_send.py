@@ -15,13 +15,13 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from connectors.smtp import MailError
-from daemon.cli import main
+from daemon.cli.main import main
 from daemon.config import LoadedConfig, parse_config
-from daemon.notify import Notifier
-from daemon.report.send import is_due, report_for, scheduled_time, send_report, week_key
-from daemon.runner import Runner
-from daemon.store import Store
-from daemon.sync import Syncer
+from daemon.service.notify import Notifier
+from daemon.service.report import is_due, report_for, scheduled_time, send_report, week_key
+from daemon.service.runner import Runner
+from daemon.service.sync import Syncer
+from daemon.state.store import Store
 
 MONDAY = "2026-11-23T08:00:00+01:00"
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from daemon.attention import for_analysis
 from daemon.config import LoadedConfig, parse_config
-from daemon.errors import ConfigError
-from daemon.notify import Notifier
-from daemon.runner import Health, Runner, status_line
-from daemon.store import Store
+from daemon.core.attention import for_analysis
+from daemon.core.errors import ConfigError
+from daemon.service.notify import Notifier
+from daemon.service.runner import Health, Runner, status_line
+from daemon.state.store import Store
 
 
 class Clock:

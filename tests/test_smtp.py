@@ -22,7 +22,7 @@ from aiosmtpd.smtp import AuthResult
 
 from connectors.smtp import MailError, Outgoing, Sent, resolve_password, send
 from daemon.config import Smtp, parse_config
-from daemon.errors import ConfigError
+from daemon.core.errors import ConfigError
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from daemon.store import SCHEMA_VERSION, SourceState, StateError, Store
+from daemon.state.store import SCHEMA_VERSION, SourceState, StateError, Store
 
 
 def test_state_is_private_and_written_once_per_commit(tmp_path):
@@ -87,7 +87,7 @@ def test_corrupt_state_names_the_file_and_the_way_out(tmp_path):
 
 
 def test_older_schema_is_migrated(tmp_path, monkeypatch):
-    from daemon import store as store_module
+    from daemon.state import store as store_module
 
     (tmp_path / "state.json").write_text(json.dumps(
         {"meta": {"1": {"key": "schema", "version": 0}}, "old": {"1": {"x": 1}}}))

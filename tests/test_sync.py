@@ -10,8 +10,8 @@ import pytest
 
 from connectors.memory import MemoryCalendar
 from daemon.config import parse_config
-from daemon.store import Store
-from daemon.sync import Syncer
+from daemon.service.sync import Syncer
+from daemon.state.store import Store
 
 from conftest import at, config, one_on_one
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from daemon import service as service_module
-from daemon.service import UNIT_NAME, exec_argv, render, service, systemd_quote
+from daemon.cli import systemd as service_module
+from daemon.cli.systemd import UNIT_NAME, exec_argv, render, service, systemd_quote
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "systemd" / UNIT_NAME

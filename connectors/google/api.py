@@ -11,7 +11,7 @@ retries what Google says is worth retrying: 5xx, 429, and 403 with a rate-limit
 reason, including ``quotaExceeded`` that the client's own ``num_retries`` leaves
 alone, with exponential backoff and jitter, honouring ``Retry-After``. Any other
 4xx is not retried. Everything that goes wrong leaves as a
-:class:`~daemon.errors.GoogleApiError` or :class:`~daemon.errors.NeedsSignIn`
+:class:`~daemon.core.errors.GoogleApiError` or :class:`~daemon.core.errors.NeedsSignIn`
 naming the source and what to do; no library exception escapes.
 """
 
@@ -34,7 +34,7 @@ from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 
 from daemon.config import GOOGLE_API_ROOT
-from daemon.errors import GoogleApiError, NeedsSignIn
+from daemon.core.errors import GoogleApiError, NeedsSignIn
 
 log = logging.getLogger(__name__)
 

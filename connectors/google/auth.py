@@ -20,7 +20,7 @@ The contract:
   they are refreshed, including a refresh google_auth_httplib2 makes in the middle
   of an API call (the credentials persist themselves). A refused refresh
   (``invalid_grant``: revoked, or the 7-day refresh token of an app in Google's testing mode) raises
-  :class:`~daemon.errors.NeedsSignIn`, and the token endpoint is not called again
+  :class:`~daemon.core.errors.NeedsSignIn`, and the token endpoint is not called again
   until the token file changes on disk.
 - :func:`revoke` revokes the grant at Google, then deletes the token file in
   any case.
@@ -52,8 +52,8 @@ import requests
 
 from connectors.base import file_name
 from daemon.config import GoogleSource, is_loopback_host
-from daemon.errors import CadencedError, NeedsSignIn, SourceError
-from daemon.store import atomic_write
+from daemon.core.errors import CadencedError, NeedsSignIn, SourceError
+from daemon.state.store import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -330,9 +330,9 @@ class TokenFile:
         """Credentials ready for an API call: refreshed (and saved) when the access token
         has expired or is about to.
 
-        Raises :class:`~daemon.errors.NeedsSignIn` when there is no token file or Google
+        Raises :class:`~daemon.core.errors.NeedsSignIn` when there is no token file or Google
         refused its refresh token (then again, without asking Google, until the file
-        changes), :class:`~daemon.errors.SourceError` for an unusable file or when the
+        changes), :class:`~daemon.core.errors.SourceError` for an unusable file or when the
         token endpoint cannot be reached.
         """
         with self._lock:

@@ -34,8 +34,8 @@ from connectors.google.api import build_service, execute
 from connectors.google.auth import TokenFile
 from connectors.google.events import read_events
 from daemon.config import GoogleSource
-from daemon.errors import GoogleApiError
-from daemon.store import atomic_write
+from daemon.core.errors import GoogleApiError
+from daemon.state.store import atomic_write
 
 log = logging.getLogger(__name__)
 

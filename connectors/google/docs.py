@@ -1,4 +1,4 @@
-"""The 1:1 documents as Google Docs: an :class:`~daemon.agenda.stores.AgendaStore`.
+"""The 1:1 documents as Google Docs: an :class:`~daemon.state.agendas.AgendaStore`.
 
 The contract of :class:`GoogleDocsAgendaStore`:
 
@@ -28,16 +28,16 @@ The contract of :class:`GoogleDocsAgendaStore`:
   text line by line and sends one ``documents.batchUpdate``: ``deleteContentRange`` for
   the lines that went, ``insertText`` for the lines that came, in descending index
   order, guarded by ``writeControl.requiredRevisionId``. A Doc changed in between is
-  refused by Google and raises :class:`~daemon.agenda.stores.Conflict`, so
-  :func:`~daemon.agenda.stores.with_retry` reads it again and re-applies its change.
+  refused by Google and raises :class:`~daemon.state.agendas.Conflict`, so
+  :func:`~daemon.state.agendas.with_retry` reads it again and re-applies its change.
   Lines cadenced did not change are never touched, whoever wrote them. The lines it
   inserts get plain paragraph and text styles (not those of their neighbours),
   ``#``-lines the matching heading style, and its hidden ``<!-- ... -->`` lines small
   grey text. ``expected=None`` creates the Doc (or fills an empty one), and raises
   :class:`Conflict` when the person's Doc has text already.
-* Errors: :class:`~daemon.errors.NeedsSignIn` and :class:`~daemon.errors.GoogleApiError`
+* Errors: :class:`~daemon.core.errors.NeedsSignIn` and :class:`~daemon.core.errors.GoogleApiError`
   leave as they are; a Doc that disappeared while being written is an
-  :class:`~daemon.agenda.stores.AgendaStoreError`. :meth:`url` and :meth:`document_id`
+  :class:`~daemon.state.agendas.AgendaStoreError`. :meth:`url` and :meth:`document_id`
   never raise: they give None when they cannot tell.
 
 Docs indexes a body in UTF-16 code units from 1. :func:`extract` keeps, with the
@@ -57,8 +57,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.google.api import execute
-from daemon.agenda.stores import AgendaStoreError, Conflict, InvalidPerson, Revision
-from daemon.errors import GoogleApiError, NeedsSignIn
+from daemon.core.errors import GoogleApiError, NeedsSignIn
+from daemon.state.agendas import AgendaStoreError, Conflict, InvalidPerson, Revision
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Pure: no I/O. :func:`read_events` takes every resource a calendar holds (as
 ``events.list`` returns them with ``singleEvents=false, showDeleted=true``: masters,
 exceptions, cancelled instances, deleted events, one-offs) and returns exactly
-the :class:`~daemon.model.Event` objects the ICS connector
+the :class:`~daemon.core.model.Event` objects the ICS connector
 (:mod:`connectors.ics.parse`) makes of the same calendar exported as ICS, so one
 recurrence engine and one set of rules serve both. The mapping:
 
@@ -21,7 +21,7 @@ recurrence engine and one set of rules serve both. The mapping:
 - Deleted events (``status: cancelled`` without ``recurringEventId``), and every
   exception of a deleted master, are gone from the calendar, as from an ICS
   export: no event, no UID in ``uids``, not counted in ``total``. So a deleted 1:1
-  *departs* (:mod:`daemon.history`) exactly as it does when it leaves a feed.
+  *departs* (:mod:`daemon.core.history`) exactly as it does when it leaves a feed.
 - ``{"dateTime", "timeZone"}`` is read in ``timeZone`` (IANA, or a Windows or
   vendor-prefixed name :func:`~connectors.ics.timezones.known_zone` resolves), so a
   master's rule expands across DST in its own zone. Without a known zone the
@@ -33,7 +33,7 @@ recurrence engine and one set of rules serve both. The mapping:
   them: RRULE text as icalendar writes it back; RDATE/EXDATE values with a TZID in
   that zone, UTC ones in UTC, others (and dates) in the master's start zone.
   EXRULE is ignored with a warning (the model has no place for it).
-- ``organizer`` and ``attendees`` become :class:`~daemon.model.Attendee` with a
+- ``organizer`` and ``attendees`` become :class:`~daemon.core.model.Attendee` with a
   lowercase email and ``displayName`` as name; ``responseStatus`` is the
   partstat (the organizer's own entry has none, as in ICS); ``resource: true`` or
   a resource-calendar address marks a room.
@@ -59,9 +59,9 @@ from icalendar import Event as IcsEvent
 from connectors.base import Interest
 from connectors.ics.parse import is_resource_address
 from connectors.ics.timezones import known_zone
-from daemon.detection import Sketch
-from daemon.errors import MalformedEventError
-from daemon.model import Attendee, Event, PartStat, Recurrence, Status
+from daemon.core.detection import Sketch
+from daemon.core.errors import MalformedEventError
+from daemon.core.model import Attendee, Event, PartStat, Recurrence, Status
 
 UTC = ZoneInfo("UTC")
 

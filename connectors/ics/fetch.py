@@ -2,7 +2,7 @@
 
 The contract of this module is small: :func:`fetch_feed` either returns the
 feed's bytes (or says they have not changed), or raises a
-:class:`~daemon.errors.SourceError` whose reason and hint a user can act on.
+:class:`~daemon.core.errors.SourceError` whose reason and hint a user can act on.
 It never returns an empty result for a failed download, and no ``httpx`` or
 ``OSError`` exception escapes it.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from daemon.errors import SourceError
+from daemon.core.errors import SourceError
 
 __all__ = [
     "Fetched",

@@ -26,9 +26,9 @@ from icalendar import Event as IcsEvent
 
 from connectors.base import Interest
 from connectors.ics.timezones import isolate_custom_zones
-from daemon.detection import Sketch
-from daemon.errors import MalformedEventError
-from daemon.model import Attendee, Event, PartStat, Recurrence, Status
+from daemon.core.detection import Sketch
+from daemon.core.errors import MalformedEventError
+from daemon.core.model import Attendee, Event, PartStat, Recurrence, Status
 
 log = logging.getLogger(__name__)
 

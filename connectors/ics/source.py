@@ -12,8 +12,8 @@ from connectors.base import Interest, ReadResult, file_name
 from connectors.ics.fetch import Validators, content_hash, fetch_feed, url_fingerprint
 from connectors.ics.parse import parse_calendar
 from daemon.config import IcsSource
-from daemon.errors import SourceError
-from daemon.store import atomic_write
+from daemon.core.errors import SourceError
+from daemon.state.store import atomic_write
 
 if TYPE_CHECKING:
     import httpx

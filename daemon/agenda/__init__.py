@@ -1,1 +1,0 @@
-"""Living agenda documents, one per 1:1 relationship."""

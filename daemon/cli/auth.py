@@ -1,0 +1,163 @@
+"""``cadenced auth``: sign in to Google, see the sign-ins, revoke one.
+
+``daemon.cli.main`` registers the group (``main.add_command(auth)``). The sign-in itself lives in
+:mod:`connectors.google.auth`; this module picks the source, the files and
+prints.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from daemon.cli.commands import config_path, group, handle_errors, load
+from daemon.core.errors import CadencedError
+from daemon.state import paths
+
+if TYPE_CHECKING:
+    from daemon.config import Config, GoogleSource
+
+CLIENT_SECRETS = "client_secret.json"
+
+
+def _config(ctx: click.Context) -> tuple[Config, Path]:
+    """The loaded config and the file it came from."""
+    loaded = load(ctx)
+    return loaded.config, loaded.path or config_path(ctx)
+
+
+def google_sources(config: Config) -> list[GoogleSource]:
+    from daemon.config import GoogleSource
+
+    return [s for s in config.sources if isinstance(s, GoogleSource)]
+
+
+def pick_source(config: Config, name: str | None) -> GoogleSource:
+    """The Google source called ``name``; without a name, the only one there is."""
+    sources = google_sources(config)
+    if name is not None:
+        for source in config.sources:
+            if source.name == name:
+                if source in sources:
+                    return source
+                raise CadencedError(f"source {name!r} is not a Google source "
+                                    f"(type = {source.type!r})")
+        known = ", ".join(repr(s.name) for s in sources) or "none"
+        raise CadencedError(f"no source named {name!r}; Google sources: {known}")
+    if not sources:
+        raise CadencedError('no source with type = "google" in the config',
+                            hint='add a [[sources]] entry with type = "google" and a name')
+    if len(sources) > 1:
+        names = ", ".join(repr(s.name) for s in sources)
+        raise CadencedError(f"several Google sources ({names}): say which one",
+                            hint="pass --source NAME")
+    return sources[0]
+
+
+@group()
+def auth() -> None:
+    """Sign in to Google, show the sign-ins, revoke one."""
+
+
+@auth.command("google")
+@click.option("--source", "source_name", metavar="NAME",
+              help="The Google source to sign in (default: the only one).")
+@click.option("--client-secrets", type=click.Path(dir_okay=False), metavar="FILE",
+              help=f"OAuth client JSON (default: {CLIENT_SECRETS} next to the config file).")
+@click.option("--no-browser", is_flag=True,
+              help="Print the URL instead of opening a browser (SSH, headless server).")
+@click.option("--read-only", is_flag=True,
+              help="Only read events: no write-back, no Google Docs agendas.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Loopback port for Google's redirect (0: a free one).")
+@click.pass_context
+@handle_errors
+def google(ctx: click.Context, source_name: str | None, client_secrets: str | None,
+           no_browser: bool, read_only: bool, port: int) -> None:
+    """Sign in to Google in the browser; save the source's token.
+
+    Google sends the browser back to http://127.0.0.1:PORT/ on this machine. On a
+    server without a browser, use --no-browser and forward that port over SSH.
+    """
+    from connectors.google.auth import sign_in, token_path
+
+    config, config_path = _config(ctx)
+    source = pick_source(config, source_name)
+    secrets = Path(client_secrets) if client_secrets else config_path.parent / CLIENT_SECRETS
+    result = sign_in(source.name, token_path(source, paths.state_dir()), secrets,
+                     read_only=read_only, open_browser=not no_browser, echo=click.echo,
+                     port=port, timeout=source.timeout_seconds)
+    if result.fell_back:
+        click.echo(
+            f"\nSource {source.name!r} is signed in READ-ONLY: Google's consent screen did not "
+            "grant both write permissions (edit your own events, and the Drive files cadenced "
+            "creates). Write-back and Google Docs agendas stay off until you sign in again "
+            f"granting both: cadenced auth google --source {source.name}")
+    elif result.can_write:
+        click.echo(f"\nSource {source.name!r} is signed in: cadenced can read your events, "
+                   "write back to the ones you own and keep agendas in Google Docs.")
+    else:
+        click.echo(f"\nSource {source.name!r} is signed in read-only.")
+    if source.write_back and not result.can_write:
+        click.echo("Note: write_back = true in the config, but this sign-in cannot write.")
+    click.echo(f"Token saved to {result.path}")
+
+
+@auth.command()
+@click.option("--source", "source_name", metavar="NAME",
+              help="The Google source to sign out (default: the only one).")
+@click.pass_context
+@handle_errors
+def revoke(ctx: click.Context, source_name: str | None) -> None:
+    """Revoke a Google sign-in at Google and delete its token file.
+
+    Google revokes the account's whole grant to the OAuth client: other sources
+    signed in with the same account and client need a new sign-in too.
+    """
+    from connectors.google.auth import PERMISSIONS_URL, revoke, token_path
+
+    config, _ = _config(ctx)
+    source = pick_source(config, source_name)
+    result = revoke(token_path(source, paths.state_dir()), source=source.name,
+                    timeout=source.timeout_seconds)
+    if result.at_google:
+        click.echo(f"Revoked the Google sign-in of source {source.name!r} and deleted "
+                   f"{result.path}.")
+    else:
+        click.echo(f"Deleted {result.path}, but revoking at Google failed ({result.problem}): "
+                   f"the grant may still be listed at {PERMISSIONS_URL}; remove it there.")
+
+
+@auth.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Each Google sign-in: token file, scopes, access (no network)."""
+    from connectors.google.auth import TokenFile
+
+    config, _ = _config(ctx)
+    states = [TokenFile.for_source(s, paths.state_dir()).status()
+              for s in google_sources(config)]
+    if as_json:
+        click.echo(json.dumps(states, indent=2))
+        return
+    if not states:
+        click.echo('No source with type = "google" in the config.')
+    for state in states:
+        click.echo(f"{state['source']}:")
+        click.echo(f"  token file: {state['token_file']}")
+        if not state["signed_in"]:
+            click.echo(f"  not signed in: run cadenced auth google --source {state['source']}")
+            continue
+        short = [s.rsplit("/", 1)[-1] for s in state["scopes"]]
+        click.echo(f"  scopes:     {', '.join(short) or 'none'}")
+        access = ("read and write" if state["can_write"]
+                  else "read only" if state["can_read"] else "no calendar access")
+        click.echo(f"  access:     {access}")
+        if state["access_token_expiry"]:
+            click.echo(f"  access token valid until {state['access_token_expiry']} "
+                       "(renewed automatically)")

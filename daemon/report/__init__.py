@@ -1,1 +1,0 @@
-"""The weekly cadence-health report: content, rendering, sending."""
