@@ -1,4 +1,15 @@
-"""The one interface every calendar source implements.
+"""The contracts every connector fills, one per kind, and their errors.
+
+- :class:`CalendarSource`: a calendar cadenced reads (ICS feed or file, Google, ...).
+- :class:`InviteWriter`: a calendar source that can link an agenda from the invites
+  the owner organizes.
+- :class:`AgendaStore`: where the living agenda documents live (local files,
+  Google Docs), with compare-and-swap writes; :func:`with_retry` is how callers
+  use it.
+- :class:`Mailer`: what sends the weekly report (SMTP).
+
+The service and the CLI see connectors only through these; ``connectors.registry``
+builds them from the config. This module imports nothing of cadenced but the core.
 
 Glossary: a *source* is one configured calendar (an ICS feed, or a Google
 calendar read through its API). Reading it yields the core's
@@ -31,13 +42,18 @@ there never was one. The sync uses it while the source is failing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from email.message import EmailMessage
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from daemon.core.detection import Sketch
+from daemon.core.errors import CadencedError
 from daemon.core.model import Event
 
 
@@ -79,3 +95,186 @@ def file_name(source: str) -> str:
     through a short hash of the name."""
     readable = "".join(c if c.isalnum() or c in "-_" else "_" for c in source)[:40]
     return f"{readable}-{hashlib.sha256(source.encode()).hexdigest()[:8]}"
+
+
+# --- the link in the invite --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaLink:
+    """A person's agenda, as an invite links it."""
+
+    url: str  # https only: a local agenda's address is a secret of this machine
+    title: str  # "1:1 agenda: Ada Lovelace"
+    document_id: str | None = None  # a document the calendar can attach (a Google Doc)
+
+
+class InviteChange(Protocol):
+    """One change made (or, in a dry run, that would be made) to one event."""
+
+    def describe(self) -> str: ...
+
+
+@runtime_checkable
+class InviteWriter(Protocol):
+    """A calendar source that can put the agenda link into the invites.
+
+    :meth:`link_agenda` links ``link`` from the events with ``uid`` that the owner
+    organizes (the series master, or the one-off), and only those. It is idempotent
+    (a second call changes nothing), writes against the version it read (a
+    concurrent edit is re-read and planned again), keeps everything of the event it
+    does not own, and does not put back a link the owner removed. One event that
+    cannot be written is logged and skipped; a source that cannot be written at all
+    raises :class:`~daemon.core.errors.SourceError` (e.g. ``NeedsSignIn``).
+    """
+
+    name: str
+
+    @property
+    def can_write(self) -> bool:
+        """Whether the sign-in allows writing (checked before each step)."""
+        ...
+
+    def link_agenda(self, uid: str, link: AgendaLink, *, dry_run: bool = False
+                    ) -> list[InviteChange]:
+        ...
+
+
+# --- agenda documents --------------------------------------------------------------
+
+
+class AgendaStoreError(CadencedError):
+    """A document cannot be read or written (bad person, unreadable file, ...)."""
+
+
+class InvalidPerson(AgendaStoreError, ValueError):
+    """The person is not a plain e-mail address, so it cannot name a document."""
+
+
+class Conflict(CadencedError):
+    """The document changed between read and write."""
+
+    def __init__(self, message: str, *, path: str | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A document as read: its text and the version to write against."""
+
+    text: str
+    version: str  # opaque; changes whenever the document changes
+
+
+class AgendaStore(Protocol):
+    """One Markdown document per person: read it with a version, write it back only if
+    nobody changed it in between (compare-and-swap), and say where a person opens it.
+    Writes are the caller's whole new text; a store that cannot replace a document
+    whole (Google Docs) turns the difference into edits and leaves the rest alone."""
+
+    def read(self, person: str) -> Revision | None:
+        """The person's document, or None when there is none yet."""
+        ...
+
+    def write(self, person: str, text: str, *, expected: str | None) -> str:
+        """Replace the document if its version is still ``expected`` (None: it must
+        not exist yet); raise :class:`Conflict` otherwise. Returns the new version."""
+        ...
+
+    def url(self, person: str) -> str | None:
+        """Where a person opens the document (None when the store has no URL)."""
+        ...
+
+
+def with_retry(
+    store: AgendaStore,
+    person: str,
+    change: Callable[[str | None], str | None],
+    *,
+    attempts: int = 5,
+) -> str | None:
+    """Read, apply ``change`` to the text (None: no document yet), write it back
+    against the version read; on :class:`Conflict` re-read and re-apply.
+
+    ``change`` returns the new text, or None for nothing to write. It may be called
+    several times and must not have side effects beyond computing the text.
+    Returns the document's version afterwards, or None when ``change`` returned
+    None. Raises :class:`Conflict`, naming the file, after ``attempts`` conflicts.
+    """
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(min(0.02 * attempt, 0.1))  # let an editor finish its save
+        revision = store.read(person)
+        new = change(revision.text if revision else None)
+        if new is None:
+            return None
+        if revision is not None and new == revision.text:
+            return revision.version
+        try:
+            return store.write(person, new, expected=revision.version if revision else None)
+        except Conflict:
+            continue
+    where = _describe(store, person)
+    raise Conflict(
+        f"the agenda {where} kept changing while cadenced was updating it "
+        f"({attempts} attempts)",
+        path=where,
+        hint="it is being edited right now; cadenced tries again on its next cycle",
+    )
+
+
+def _describe(store: AgendaStore, person: str) -> str:
+    path = getattr(store, "path", None)
+    if callable(path):
+        with contextlib.suppress(Exception):
+            return str(path(person))
+    return person
+
+
+# --- mail ------------------------------------------------------------------------
+
+
+class MailError(CadencedError):
+    """The report could not be sent (or its password not read).
+
+    ``transient``: True when trying again later may work by itself (network errors,
+    timeouts, 4xx replies); False when the user must change something first
+    (authentication, 5xx rejections, TLS verification, configuration). ``code`` is
+    the SMTP reply code when the server gave one.
+    """
+
+    def __init__(
+        self, message: str, *, transient: bool, hint: str | None = None, code: int | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.transient = transient
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message and its envelope: ``sender`` (MAIL FROM) and ``recipients`` (RCPT TO)."""
+
+    message: EmailMessage
+    sender: str
+    recipients: tuple[str, ...]
+
+
+class Mailer(Protocol):
+    """Sends a message through the owner's own mail server."""
+
+    def send(self, outgoing: Outgoing) -> str:
+        """Hand ``outgoing`` to the server; return its final reply once it accepted the
+        message. Raises :class:`MailError` (with ``transient``) otherwise."""
+        ...
+
+
+__all__ = [
+    "AgendaLink", "AgendaStore", "AgendaStoreError", "CalendarSource", "Conflict",
+    "Interest", "InvalidPerson", "InviteChange", "InviteWriter", "MailError", "Mailer",
+    "Outgoing", "ReadResult", "Revision", "file_name", "with_retry",
+]

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from connectors.base import CalendarSource
-from daemon.config import Config, GoogleSource, IcsSource
+from connectors.base import CalendarSource, Mailer
+from daemon.config import Config, GoogleSource, IcsSource, Smtp
 
 
 def build_sources(config: Config, *, cache_dir: Path | None = None,
@@ -52,7 +52,7 @@ def _google(source: GoogleSource, *, cache_dir: Path | None, state_dir: Path | N
 def build_agenda_store(config: Config, sources: Sequence[Any], data_dir: Path) -> Any:
     """The ``[agenda] store``: local Markdown files, or Google Docs made with the
     sign-in of ``agenda.google_source`` (the first Google source by default)."""
-    from daemon.service.agendas import local_store
+    from daemon.state.agendas import local_store
 
     if config.agenda.store == "local":
         return local_store(config, data_dir)
@@ -65,3 +65,10 @@ def build_agenda_store(config: Config, sources: Sequence[Any], data_dir: Path) -
         calendar.docs_services, source=name,
         owner_name=config.owner.name or config.owner.email,
         share=config.agenda.share, notify=config.agenda.notify)
+
+
+def build_mailer(smtp: Smtp) -> Mailer:
+    """The ``[smtp]`` section as the :class:`~connectors.base.Mailer` that sends the report."""
+    from connectors.smtp import SmtpMailer
+
+    return SmtpMailer(smtp)

@@ -1,4 +1,5 @@
-"""Send one email through the user's own SMTP server.
+"""Send one email through the user's own SMTP server: the
+:class:`~connectors.base.Mailer` contract, filled by :class:`SmtpMailer`.
 
 The contract is small: :func:`send` either returns the server's final reply or
 raises a :class:`MailError` naming ``host:port``, what went wrong and what to do;
@@ -32,17 +33,16 @@ import ssl
 import subprocess
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from connectors.base import MailError, Outgoing
 from daemon.config import Smtp
-from daemon.core.errors import CadencedError
 from daemon.service.logs import redact
 
-__all__ = ["MailError", "Outgoing", "Sent", "resolve_password", "send"]
+__all__ = ["MailError", "Outgoing", "Sent", "SmtpMailer", "resolve_password", "send"]
 
 log = logging.getLogger(__name__)
 
@@ -57,32 +57,6 @@ _WHERE_FROM = (
 )
 _RETRY = "cadenced will try again on a later cycle"
 _MAX_REPLY = 300
-
-
-class MailError(CadencedError):
-    """The report could not be sent (or its password not read).
-
-    ``transient``: True when trying again later may work by itself (network errors,
-    timeouts, 4xx replies); False when the user must change something first
-    (authentication, 5xx rejections, TLS verification, configuration). ``code`` is
-    the SMTP reply code when the server gave one.
-    """
-
-    def __init__(
-        self, message: str, *, transient: bool, hint: str | None = None, code: int | None = None
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.transient = transient
-        self.code = code
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A message and its envelope: ``sender`` (MAIL FROM) and ``recipients`` (RCPT TO)."""
-
-    message: EmailMessage
-    sender: str
-    recipients: tuple[str, ...]
 
 
 class Sent(str):
@@ -254,6 +228,17 @@ class _SMTP(_KeepsFinalReply, smtplib.SMTP):
 
 class _SMTPSSL(_KeepsFinalReply, smtplib.SMTP_SSL):
     pass
+
+
+class SmtpMailer:
+    """The ``[smtp]`` server as a :class:`~connectors.base.Mailer`: the password is
+    resolved for each message (a rotated credential is picked up), then :func:`send`."""
+
+    def __init__(self, smtp: Smtp) -> None:
+        self.smtp = smtp
+
+    def send(self, outgoing: Outgoing) -> Sent:
+        return send(outgoing, self.smtp, password=resolve_password(self.smtp))
 
 
 def send(

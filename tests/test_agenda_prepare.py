@@ -12,7 +12,7 @@ from icalendar import Calendar
 
 from daemon.cli.main import main
 from daemon.config import LoadedConfig, parse_config
-from daemon.service.agendas import local_store, overdue_items, prepare
+from daemon.service.agendas import overdue_items, prepare
 from daemon.service.notify import Notifier
 from daemon.service.runner import Runner
 from daemon.service.sync import Syncer
@@ -188,4 +188,3 @@ def test_service_serves_the_agendas_and_the_overlay_feed(tmp_path, demo):
                 urllib.request.urlopen(base.rsplit("/", 1)[0] + "/wrong/calendar.ics", timeout=5)
         finally:
             runner.stop()
-    assert local_store  # the store the service uses by default is the local one

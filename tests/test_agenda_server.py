@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
+from connectors.base import Conflict, InvalidPerson, Revision, with_retry
 from daemon.core.agenda.model import Meeting, meeting_key
 from daemon.render.agenda import render_document, render_markdown, sanitize
 from daemon.service.server import (
@@ -29,13 +30,7 @@ from daemon.service.server import (
     new_secret,
     overlay_calendar,
 )
-from daemon.state.agendas import (
-    Conflict,
-    InvalidPerson,
-    LocalAgendaStore,
-    Revision,
-    with_retry,
-)
+from daemon.state.agendas import LocalAgendaStore
 
 from conftest import at
 
@@ -138,7 +133,8 @@ def test_with_retry_from_two_processes_loses_nothing(store, tmp_path):
     script = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from daemon.state.agendas import LocalAgendaStore, with_retry
+        from connectors.base import with_retry
+        from daemon.state.agendas import LocalAgendaStore
         store = LocalAgendaStore(Path({str(store.directory)!r}))
         for i in range(25):
             with_retry(store, {ADA!r}, lambda t: t + f"{{sys.argv[1]}} {{i}}\\n", attempts=200)

@@ -6,7 +6,7 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from connectors.google.api import build_service, discovery_document, execute
-from daemon.core.errors import GoogleApiError
+from connectors.google.errors import GoogleApiError
 
 SCOPES = ["https://www.googleapis.com/auth/calendar.events.owned",
           "https://www.googleapis.com/auth/drive.file"]

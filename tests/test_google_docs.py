@@ -19,6 +19,7 @@ from google.oauth2.credentials import Credentials
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors.base import AgendaStoreError, Conflict, Revision, with_retry
 from connectors.google.api import build_service
 from connectors.google.docs import (
     GoogleDocsAgendaStore,
@@ -29,10 +30,10 @@ from connectors.google.docs import (
     plan_requests,
     query,
 )
+from connectors.google.errors import GoogleApiError
 from daemon.core.agenda.doc import add_section, new_document, parse, update_section
 from daemon.core.agenda.model import Meeting, SectionPlan, meeting_key
-from daemon.core.errors import GoogleApiError, NeedsSignIn
-from daemon.state.agendas import AgendaStoreError, Conflict, Revision, with_retry
+from daemon.core.errors import NeedsSignIn
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -12,11 +12,12 @@ from rich.console import Console
 
 from connectors.google.auth import READ_SCOPES, WRITE_SCOPES
 from connectors.google.calendar import GoogleCalendar
+from connectors.google.errors import GoogleApiError
 from connectors.google.writeback import KEY_DOC, Link, link
 from connectors.registry import build_agenda_store
 from daemon.cli.output import print_status
 from daemon.config import parse_config
-from daemon.core.errors import GoogleApiError, NeedsSignIn
+from daemon.core.errors import NeedsSignIn
 from daemon.render.report import render_text
 from daemon.service.agendas import agenda_step
 from daemon.service.invites import agenda_steps, invite_step

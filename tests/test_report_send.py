@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
-from connectors.smtp import MailError
+from connectors.base import MailError
 from daemon.cli.main import main
 from daemon.config import LoadedConfig, parse_config
 from daemon.service.notify import Notifier

@@ -33,8 +33,9 @@ from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 
+from connectors.google.errors import GoogleApiError
 from daemon.config import GOOGLE_API_ROOT
-from daemon.core.errors import GoogleApiError, NeedsSignIn
+from daemon.core.errors import NeedsSignIn
 
 log = logging.getLogger(__name__)
 

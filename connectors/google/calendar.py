@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.base import Interest, ReadResult, file_name
+from connectors.base import AgendaLink, Interest, InviteChange, ReadResult, file_name
 from connectors.google.api import build_service, execute
 from connectors.google.auth import TokenFile
+from connectors.google.errors import GoogleApiError
 from connectors.google.events import read_events
 from daemon.config import GoogleSource
-from daemon.core.errors import GoogleApiError
 from daemon.state.store import atomic_write
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,31 @@ class GoogleCalendar:
         events = dict(self._load())
         events[resource["id"]] = resource
         self._keep(events, self._sync_token)
+
+    # --- InviteWriter ---------------------------------------------------------------
+
+    def link_agenda(self, uid: str, link: AgendaLink, *, dry_run: bool = False
+                    ) -> list[InviteChange]:
+        """Link the agenda Doc from the kept masters and one-offs with ``uid``
+        (:func:`connectors.google.writeback.link` decides what the owner organizes
+        and what is already there). One event's failure is logged and skipped;
+        ``NeedsSignIn`` ends the step."""
+        from connectors.google.writeback import Link
+        from connectors.google.writeback import link as link_event
+
+        if link.document_id is None:
+            return []  # Google attaches Docs: a link without one stays out of invites
+        target = Link(link.document_id, link.url, link.title)
+        changes: list[InviteChange] = []
+        for resource in self.events_with_uid(uid):
+            try:
+                patch = link_event(self, resource, target, dry_run=dry_run)
+            except GoogleApiError as exc:
+                log.error("%s%s", exc, f" ({exc.hint})" if exc.hint else "")
+                continue
+            if patch is not None:
+                changes.append(patch)
+        return changes
 
     # --- CalendarSource -------------------------------------------------------------
 

@@ -56,9 +56,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.base import AgendaStoreError, Conflict, InvalidPerson, Revision
 from connectors.google.api import execute
-from daemon.core.errors import GoogleApiError, NeedsSignIn
-from daemon.state.agendas import AgendaStoreError, Conflict, InvalidPerson, Revision
+from connectors.google.errors import GoogleApiError
+from daemon.core.errors import NeedsSignIn
 
 log = logging.getLogger(__name__)
 

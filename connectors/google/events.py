@@ -57,11 +57,10 @@ from zoneinfo import ZoneInfo
 from icalendar import Event as IcsEvent
 
 from connectors.base import Interest
-from connectors.ics.parse import is_resource_address
-from connectors.ics.timezones import known_zone
-from daemon.core.detection import Sketch
+from daemon.core.detection import Sketch, is_resource_address
 from daemon.core.errors import MalformedEventError
 from daemon.core.model import Attendee, Event, PartStat, Recurrence, Status
+from daemon.core.zones import known_zone
 
 UTC = ZoneInfo("UTC")
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.google.api import execute
-from daemon.core.errors import GoogleApiError
+from connectors.google.errors import GoogleApiError
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from icalendar import Event as IcsEvent
 
 from connectors.base import Interest
 from connectors.ics.timezones import isolate_custom_zones
-from daemon.core.detection import Sketch
+from daemon.core.detection import Sketch, is_resource_address
 from daemon.core.errors import MalformedEventError
 from daemon.core.model import Attendee, Event, PartStat, Recurrence, Status
 
@@ -52,7 +52,6 @@ _TTL = re.compile(r"^(?:X-PUBLISHED-TTL|REFRESH-INTERVAL)[^:\r\n]*:(.*?)\r?$",
                   re.MULTILINE | re.IGNORECASE)
 _UNESCAPE = re.compile(r"\\([\\;,nN])")
 
-GOOGLE_RESOURCE_DOMAIN = "@resource.calendar.google.com"
 
 _PARTSTAT = {
     "ACCEPTED": PartStat.ACCEPTED,
@@ -72,10 +71,6 @@ def _address(value: str) -> str:
     if value[:7].lower() == "mailto:":
         value = value[7:]
     return value.strip().lower()
-
-
-def is_resource_address(email: str) -> bool:
-    return email.endswith(GOOGLE_RESOURCE_DOMAIN)
 
 
 @dataclass(frozen=True)

@@ -16,37 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+from daemon.core.zones import known_zone
 
 _TZID_LINE = re.compile(r'^TZID((?:;(?:"[^"]*"|[^":\r\n])*)?):(.*?)\r?$', re.MULTILINE)
 _FOLD = re.compile(r"\r?\n[ \t]")
 _TEXT_ESCAPE = re.compile(r"\\([\\;,nN])")
-
-
-@lru_cache(maxsize=512)
-def known_zone(tzid: str) -> str | None:
-    """The IANA name icalendar resolves ``tzid`` to without the feed's VTIMEZONE, or None.
-
-    IANA names, Windows names ("W. Europe Standard Time") and vendor-prefixed
-    names ("/mozilla.org/20050126_1/Europe/Berlin") are known.
-    """
-    clean = tzid.strip().strip("/")
-    if clean in WINDOWS_TO_OLSON:
-        return WINDOWS_TO_OLSON[clean]
-    parts = clean.split("/")
-    for i in range(len(parts)):
-        candidate = "/".join(parts[i:])
-        if not candidate:
-            continue
-        try:
-            ZoneInfo(candidate)
-        except (ValueError, OSError, KeyError):
-            continue
-        return candidate
-    return None
 
 
 def _param(value: str) -> str:

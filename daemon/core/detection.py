@@ -23,9 +23,18 @@ MARKER = re.compile(
 )
 
 
+# Google names rooms and resources with addresses in this domain, with no CUTYPE.
+GOOGLE_RESOURCE_DOMAIN = "@resource.calendar.google.com"
+
+
 def has_marker(title: str) -> bool:
     """True when the title carries a 1:1 marker."""
     return MARKER.search(title) is not None
+
+
+def is_resource_address(email: str) -> bool:
+    """A room's or resource's address (not a person), by its lowercase email."""
+    return email.endswith(GOOGLE_RESOURCE_DOMAIN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,26 +63,12 @@ class SourceError(CadencedError):
 
 
 class NeedsSignIn(SourceError):
-    """A Google source's sign-in no longer works: the refresh token was revoked or
-    expired (apps in Google's "testing" mode get 7-day tokens), or there is none yet.
+    """A source's sign-in no longer works: the refresh token was revoked or expired
+    (Google apps in "testing" mode get 7-day tokens), or there is none yet.
 
     The source is shown as "needs sign-in" in ``status`` and the report; it is not
-    retried until its token file changes (``cadenced auth google`` writes a new one).
+    retried until its token file changes (``cadenced auth ...`` writes a new one).
     """
-
-
-class GoogleApiError(SourceError):
-    """A Google API call failed for good (after retries where retrying makes sense).
-
-    ``status`` is the HTTP status (0 for a network failure or timeout);
-    ``google_reason`` the first ``errors[].reason`` of Google's reply, if any.
-    """
-
-    def __init__(self, source: str, reason: str, *, status: int = 0,
-                 google_reason: str | None = None, hint: str | None = None) -> None:
-        super().__init__(source, reason, hint=hint)
-        self.status = status
-        self.google_reason = google_reason
 
 
 class MalformedEventError(CadencedError):

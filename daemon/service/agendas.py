@@ -17,9 +17,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from connectors.base import AgendaStore, with_retry
 from daemon.config import Config
 from daemon.core.agenda.carry import CarryState, open_items
 from daemon.core.agenda.doc import add_section, new_document, parse, update_section
@@ -28,7 +28,6 @@ from daemon.core.agenda.prompts import choose
 from daemon.core.model import Occurrence
 from daemon.core.rules import Analysis, Relationship, is_booked, moved_or_cut_short
 from daemon.core.timefmt import days_between
-from daemon.state.agendas import AgendaStore, LocalAgendaStore, with_retry
 from daemon.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -42,14 +41,6 @@ class Prepared:
     added: tuple[str, ...]  # meeting keys of the sections added
     updated: tuple[str, ...]  # meeting keys whose heading moved or was marked cancelled
     text: str | None  # the document after the change (None: no document)
-
-
-def agenda_dir(config: Config, data_dir: Path) -> Path:
-    return Path(config.agenda.dir) if config.agenda.dir else data_dir / "agendas"
-
-
-def local_store(config: Config, data_dir: Path, base_url: str | None = None) -> LocalAgendaStore:
-    return LocalAgendaStore(agenda_dir(config, data_dir), base_url=base_url)
 
 
 def _meeting(occ: Occurrence, now: datetime) -> Meeting:

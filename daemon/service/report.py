@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from connectors import smtp as smtp_connector
+from connectors.base import Mailer, MailError, Outgoing
 from daemon.config import Config
 from daemon.core.errors import CadencedError
 from daemon.core.report.content import SourceStatus, build_report, week_start
@@ -84,30 +83,32 @@ class Sent:
     reply: str
 
 
-Transport = Callable[..., str]
 
 
 def send_report(report: Report, config: Config, store: Store, now: datetime, *,
-                transport: Transport | None = None) -> Sent:
+                mailer: Mailer | None = None) -> Sent:
     """Send ``report`` and mark its week as sent once the server accepted it.
 
-    Raises :class:`connectors.smtp.MailError`; a failure is recorded in the week's
+    ``mailer`` defaults to the one ``connectors.registry`` builds for ``[smtp]``.
+    Raises :class:`connectors.base.MailError`; a failure is recorded in the week's
     marker (with whether it is worth retrying soon) and committed.
     """
     smtp = config.smtp
     assert smtp is not None
-    transport = transport or smtp_connector.send
+    if mailer is None:
+        from connectors.registry import build_mailer
+
+        mailer = build_mailer(smtp)
     key = week_key(now.astimezone(config.owner.tz))
     sender = smtp.sender or config.owner.email
     recipients = config.report.recipients or (config.owner.email,)
     mid = message_id(config, key, sender)
     message = build_message(report, sender=sender, recipients=recipients, message_id=mid,
                             date=now)
-    outgoing = smtp_connector.Outgoing(message, sender, tuple(recipients))
+    outgoing = Outgoing(message, sender, tuple(recipients))
     try:
-        password = smtp_connector.resolve_password(smtp)
-        reply = transport(outgoing, smtp, password=password)
-    except smtp_connector.MailError as exc:
+        reply = mailer.send(outgoing)
+    except MailError as exc:
         store.save_document("reports", key, {
             "failed_at": now.astimezone(UTC).isoformat(), "error": exc.message,
             "transient": exc.transient, "message_id": mid})

@@ -38,8 +38,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from connectors.base import MailError
 from connectors.registry import build_agenda_store
-from connectors.smtp import MailError
 from daemon.config import Config, LoadedConfig, load_config
 from daemon.core.attention import for_analysis
 from daemon.core.errors import CadencedError

@@ -40,11 +40,12 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
+from connectors.base import InvalidPerson
 from daemon.config import is_loopback_host
 from daemon.core.agenda.model import Meeting
 from daemon.core.errors import CadencedError
 from daemon.render.agenda import page, render_document
-from daemon.state.agendas import InvalidPerson, LocalAgendaStore
+from daemon.state.agendas import LocalAgendaStore
 
 __all__ = ["SECURITY_HEADERS", "AgendaServer", "new_secret", "overlay_calendar"]
 

@@ -1,8 +1,5 @@
-"""Where the 1:1 documents live.
-
-:class:`AgendaStore` is what the agenda logic needs from a place that holds one
-Markdown document per person: read it with a version, write it back only if
-nobody changed it in between (compare-and-swap), and say where a person opens it.
+"""The local agenda store: the :class:`~connectors.base.AgendaStore` contract kept in
+files on this machine.
 
 :class:`LocalAgendaStore` keeps them as ``<directory>/<email>.md`` (0600 files in
 a 0700 directory), which the owner may also edit by hand. Its compare-and-swap is
@@ -26,68 +23,19 @@ import fcntl
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import quote
 
-from daemon.core.errors import CadencedError
+from connectors.base import AgendaStoreError, Conflict, InvalidPerson, Revision
+from daemon.config import Config
 from daemon.state.store import atomic_write
 
-__all__ = [
-    "AgendaStore",
-    "AgendaStoreError",
-    "Conflict",
-    "InvalidPerson",
-    "LocalAgendaStore",
-    "Revision",
-    "with_retry",
-]
+__all__ = ["LocalAgendaStore", "agenda_dir", "local_store"]
 
 LOCK_FILE = ".lock"
 SUFFIX = ".md"
 LOCK_TIMEOUT = 10.0  # seconds to wait for another cadenced writer
-
-
-class AgendaStoreError(CadencedError):
-    """A document cannot be read or written (bad person, unreadable file, ...)."""
-
-
-class InvalidPerson(AgendaStoreError, ValueError):
-    """The person is not a plain e-mail address, so it cannot name a document."""
-
-
-class Conflict(CadencedError):
-    """The document changed between read and write."""
-
-    def __init__(self, message: str, *, path: str | None = None,
-                 hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.path = path
-
-
-@dataclass(frozen=True)
-class Revision:
-    """A document as read: its text and the version to write against."""
-
-    text: str
-    version: str  # opaque; changes whenever the document changes
-
-
-class AgendaStore(Protocol):
-    def read(self, person: str) -> Revision | None:
-        """The person's document, or None when there is none yet."""
-        ...
-
-    def write(self, person: str, text: str, *, expected: str | None) -> str:
-        """Replace the document if its version is still ``expected`` (None: it must
-        not exist yet); raise :class:`Conflict` otherwise. Returns the new version."""
-        ...
-
-    def url(self, person: str) -> str | None:
-        """Where a person opens the document (None when the store has no URL)."""
-        ...
 
 
 def version_of(data: bytes) -> str:
@@ -241,48 +189,10 @@ class LocalAgendaStore:
             os.close(fd)
 
 
-def with_retry(
-    store: AgendaStore,
-    person: str,
-    change: Callable[[str | None], str | None],
-    *,
-    attempts: int = 5,
-) -> str | None:
-    """Read, apply ``change`` to the text (None: no document yet), write it back
-    against the version read; on :class:`Conflict` re-read and re-apply.
-
-    ``change`` returns the new text, or None for nothing to write. It may be called
-    several times and must not have side effects beyond computing the text.
-    Returns the document's version afterwards, or None when ``change`` returned
-    None. Raises :class:`Conflict`, naming the file, after ``attempts`` conflicts.
-    """
-    if attempts < 1:
-        raise ValueError("attempts must be at least 1")
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(min(0.02 * attempt, 0.1))  # let an editor finish its save
-        revision = store.read(person)
-        new = change(revision.text if revision else None)
-        if new is None:
-            return None
-        if revision is not None and new == revision.text:
-            return revision.version
-        try:
-            return store.write(person, new, expected=revision.version if revision else None)
-        except Conflict:
-            continue
-    where = _describe(store, person)
-    raise Conflict(
-        f"the agenda {where} kept changing while cadenced was updating it "
-        f"({attempts} attempts)",
-        path=where,
-        hint="it is being edited right now; cadenced tries again on its next cycle",
-    )
+def agenda_dir(config: Config, data_dir: Path) -> Path:
+    """``[agenda] dir``, else ``agendas/`` in the data directory."""
+    return Path(config.agenda.dir) if config.agenda.dir else data_dir / "agendas"
 
 
-def _describe(store: AgendaStore, person: str) -> str:
-    path = getattr(store, "path", None)
-    if callable(path):
-        with contextlib.suppress(Exception):
-            return str(path(person))
-    return person
+def local_store(config: Config, data_dir: Path, base_url: str | None = None) -> LocalAgendaStore:
+    return LocalAgendaStore(agenda_dir(config, data_dir), base_url=base_url)
