@@ -69,6 +69,6 @@ def build_agenda_store(config: Config, sources: Sequence[Any], data_dir: Path) -
 
 def build_mailer(smtp: Smtp) -> Mailer:
     """The ``[smtp]`` section as the :class:`~connectors.base.Mailer` that sends the report."""
-    from connectors.smtp import SmtpMailer
+    from connectors.smtp.client import SmtpMailer
 
     return SmtpMailer(smtp)

@@ -108,7 +108,7 @@ PENDING = {
     "connectors.google.auth imports daemon.state.store",
     "connectors.google.calendar imports daemon.state.store",
     "connectors.ics.source imports daemon.state.store",
-    "connectors.smtp imports daemon.service.logs",
+    "connectors.smtp.failures imports daemon.service.logs",
 }
 
 

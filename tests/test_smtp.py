@@ -20,7 +20,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from connectors.smtp import MailError, Outgoing, Sent, resolve_password, send
+from connectors.base import MailError, Outgoing
+from connectors.smtp.client import Sent, send
+from connectors.smtp.credentials import resolve_password
 from daemon.config import Smtp, parse_config
 from daemon.core.errors import ConfigError
 
@@ -359,7 +361,7 @@ def test_a_failing_or_hanging_keyring_is_a_transient_error(monkeypatch):
         return "too-late"
 
     _fake_keyring(monkeypatch, locked)
-    monkeypatch.setattr("connectors.smtp.KEYRING_TIMEOUT", 0.1)
+    monkeypatch.setattr("connectors.smtp.credentials.KEYRING_TIMEOUT", 0.1)
     with pytest.raises(MailError, match="did not answer") as caught:
         resolve_password(smtp(587, username=USERNAME), environ={})
     assert caught.value.transient is True

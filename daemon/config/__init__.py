@@ -213,7 +213,7 @@ class Smtp(_Section):
     ``port`` is always set after validation (587 for starttls, 465 for ssl, 25 for
     none). ``sender`` is the TOML key ``from``; None means the owner's address (the
     caller resolves it). The password is never in the file: see
-    :func:`connectors.smtp.resolve_password`.
+    :func:`connectors.smtp.credentials.resolve_password`.
     """
 
     model_config = ConfigDict(
