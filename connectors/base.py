@@ -168,6 +168,28 @@ class Revision:
     version: str  # opaque; changes whenever the document changes
 
 
+def plain_address(person: str) -> str:
+    """``person`` lowercased, if it is a plain e-mail address that can name a document
+    (a file name, a Doc's property); every store refuses anything else the same way."""
+    email = person.strip().lower()
+    local, at, domain = email.partition("@")
+    if (
+        not at
+        or not local
+        or not domain
+        or "@" in domain
+        or len(email) > 254
+        or ".." in email
+        or email.startswith(".")
+        or any(c in email for c in "/\\\x00")
+        or any(ord(c) < 0x20 or ord(c) == 0x7F or c.isspace() for c in email)
+    ):
+        raise InvalidPerson(
+            f"{person!r} is not a plain e-mail address; cannot name an agenda after it"
+        )
+    return email
+
+
 class AgendaStore(Protocol):
     """One Markdown document per person: read it with a version, write it back only if
     nobody changed it in between (compare-and-swap), and say where a person opens it.
@@ -276,5 +298,5 @@ class Mailer(Protocol):
 __all__ = [
     "AgendaLink", "AgendaStore", "AgendaStoreError", "CalendarSource", "Conflict",
     "Interest", "InvalidPerson", "InviteChange", "InviteWriter", "MailError", "Mailer",
-    "Outgoing", "ReadResult", "Revision", "file_name", "with_retry",
+    "Outgoing", "ReadResult", "Revision", "file_name", "plain_address", "with_retry",
 ]

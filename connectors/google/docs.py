@@ -56,7 +56,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import AgendaStoreError, Conflict, InvalidPerson, Revision
+from connectors.base import AgendaStoreError, Conflict, InvalidPerson, Revision, plain_address
 from connectors.google.api import execute
 from connectors.google.errors import GoogleApiError
 from daemon.core.errors import NeedsSignIn
@@ -464,12 +464,7 @@ def plan_requests(snap: Snapshot, new_text: str, *, style: bool = True) -> list[
 
 
 def _person(person: str) -> str:
-    email = person.strip().lower()
-    local, at, domain = email.partition("@")
-    if not at or not local or not domain or any(c.isspace() for c in email):
-        raise InvalidPerson(
-            f"{person!r} is not a plain e-mail address; cannot name an agenda after it")
-    return email
+    return plain_address(person)
 
 
 def person_tag(email: str) -> str:

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from connectors.base import AgendaStoreError, Conflict, InvalidPerson, Revision
+from connectors.base import AgendaStoreError, Conflict, InvalidPerson, Revision, plain_address
 from daemon.config import Config
 from daemon.state.store import atomic_write
 
@@ -40,27 +40,6 @@ LOCK_TIMEOUT = 10.0  # seconds to wait for another cadenced writer
 
 def version_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _plain_address(person: str) -> str:
-    """``person`` lowercased, if it is a plain e-mail address usable as a file name."""
-    email = person.strip().lower()
-    local, at, domain = email.partition("@")
-    if (
-        not at
-        or not local
-        or not domain
-        or "@" in domain
-        or len(email) > 254
-        or ".." in email
-        or email.startswith(".")
-        or any(c in email for c in "/\\\x00")
-        or any(ord(c) < 0x20 or ord(c) == 0x7F or c.isspace() for c in email)
-    ):
-        raise InvalidPerson(
-            f"{person!r} is not a plain e-mail address; cannot name an agenda after it"
-        )
-    return email
 
 
 class LocalAgendaStore:
@@ -77,7 +56,7 @@ class LocalAgendaStore:
 
     def path(self, person: str) -> Path:
         """The file of ``person``'s document; refuses anything but a plain address."""
-        return self.directory / f"{_plain_address(person)}{SUFFIX}"
+        return self.directory / f"{plain_address(person)}{SUFFIX}"
 
     def people(self) -> list[str]:
         """The addresses that have a document, sorted."""
@@ -89,7 +68,7 @@ class LocalAgendaStore:
         for name in names:
             if name.endswith(SUFFIX) and not name.startswith("."):
                 with contextlib.suppress(InvalidPerson):
-                    found.append(_plain_address(name[: -len(SUFFIX)]))
+                    found.append(plain_address(name[: -len(SUFFIX)]))
         return sorted(found)
 
     def read(self, person: str) -> Revision | None:
@@ -125,7 +104,7 @@ class LocalAgendaStore:
     def url(self, person: str) -> str | None:
         if self.base_url is None:
             return None
-        return f"{self.base_url}/agenda/{quote(_plain_address(person), safe='@')}"
+        return f"{self.base_url}/agenda/{quote(plain_address(person), safe='@')}"
 
     # --- internals --------------------------------------------------------------
 
