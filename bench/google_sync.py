@@ -78,7 +78,7 @@ from connectors.google.events import read_events
 from connectors.registry import build_sources
 from daemon.config import Config, parse_config
 from daemon.core.detection import Directory
-from daemon.state.store import atomic_write
+from daemon.state.files import atomic_write
 
 from google_emulator import Calendar, Emulator
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import pytest
 
-from daemon.state.store import Store
+from daemon.state.store import Store, decode_state
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE_NOW = "2026-11-13T09:00:00+01:00"
@@ -190,11 +190,17 @@ def check_killed_state(scenario: Scenario, home: Path) -> str:
     Store.open(directory).close()
     # The cached feed is also written atomically: old body or new, nothing else.
     assert feed_file(home).read_bytes() in (scenario.feed_before, scenario.feed_after)
-    # Only the lock, the state, the feed cache and temp files of atomic writes are there.
+    # The previous generation, when there is one, is a whole state too.
+    generation = directory / "state.json.1"
+    if generation.exists():
+        assert decode_state(generation.read_bytes())
+    # Only the lock, the state and its generation, the feed cache and temp files of
+    # atomic writes are there.
     for path in directory.rglob("*"):
         name = path.relative_to(directory).as_posix()
-        assert name in ("lock", "state.json", "feeds") or path == feed_file(home) or re.fullmatch(
-            r"(feeds/)?\.[\w.-]+\.tmp", name), name
+        assert (name in ("lock", "state.json", "state.json.1", "feeds")
+                or path == feed_file(home)
+                or re.fullmatch(r"(feeds/)?\.[\w.-]+\.tmp", name)), name
     return "before" if state == scenario.before else "after"
 
 

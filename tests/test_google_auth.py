@@ -32,6 +32,7 @@ from connectors.google.auth import (
 from daemon.cli.auth import pick_source
 from daemon.config import GoogleSource, parse_config
 from daemon.core.errors import CadencedError, NeedsSignIn, SourceError
+from daemon.state.files import write_private
 
 OWNER = {"email": "me@example.com", "timezone": "Europe/Berlin"}
 
@@ -531,7 +532,7 @@ def test_cadenced_auth_status_and_revoke(google, tmp_path):
     config = write_config(tmp_path, source)
     info = google.issue_token(WRITE_SCOPES)
     path = default_token(source)
-    auth._write_private(path, json.dumps(info).encode())
+    write_private(path, json.dumps(info).encode())
 
     status = cadenced("--config", str(config), "auth", "status")
     assert status.exit_code == 0, status.output
@@ -554,7 +555,7 @@ def test_cadenced_auth_revoke_offline_still_deletes_the_file(tmp_path):
     source = {"name": "work", "type": "google", "timeout_seconds": 2}
     config = write_config(tmp_path, source)
     path = default_token(source)
-    auth._write_private(path, json.dumps(token_info(f"http://127.0.0.1:{port}/token")).encode())
+    write_private(path, json.dumps(token_info(f"http://127.0.0.1:{port}/token")).encode())
     result = cadenced("--config", str(config), "auth", "revoke")
     assert result.exit_code == 0, result.output
     assert not path.exists()

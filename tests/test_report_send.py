@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import email
 import shutil
-import socket
 import tomllib
 from datetime import datetime, timedelta
-from email import policy
 from importlib import resources
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from connectors.base import MailError
@@ -24,32 +20,6 @@ from daemon.service.sync import Syncer
 from daemon.state.store import Store
 
 MONDAY = "2026-11-23T08:00:00+01:00"
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.envelopes = []
-        self.reply = "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if not self.reply.startswith("250"):
-            return self.reply
-        self.envelopes.append(envelope)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return self.reply
-
-
-@pytest.fixture
-def inbox():
-    handler = Inbox()
-    with socket.socket() as probe:  # aiosmtpd probes its port on start: it can't be 0
-        probe.bind(("127.0.0.1", 0))
-        handler.port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
 
 
 def demo_data(tmp_path, port, **report):
@@ -149,7 +119,7 @@ def test_crash_between_acceptance_and_marker_sends_again_with_the_same_message_i
     with Store.open(tmp_path / "state") as store:
         weekly = sync_and_report(config, store, at(MONDAY))
 
-        def crash():
+        def crash(**_):
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(store, "commit", crash)  # the marker never reaches the disk

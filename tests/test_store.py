@@ -83,7 +83,7 @@ def test_corrupt_state_names_the_file_and_the_way_out(tmp_path):
     with pytest.raises(StateError) as info:
         Store.open(tmp_path)
     assert str(tmp_path / "state.json") in info.value.message
-    assert "move it away" in info.value.hint
+    assert f"mv {tmp_path / 'state.json'} " in info.value.hint
 
 
 def test_older_schema_is_migrated(tmp_path, monkeypatch):

@@ -53,7 +53,7 @@ import requests
 from connectors.base import file_name
 from daemon.config import GoogleSource, is_loopback_host
 from daemon.core.errors import CadencedError, NeedsSignIn, SourceError
-from daemon.state.store import atomic_write
+from daemon.state.files import tighten, write_private
 
 log = logging.getLogger(__name__)
 
@@ -133,19 +133,6 @@ def _safe_endpoint(url: str) -> bool:
     if parts.scheme == "https" and parts.hostname:
         return True
     return parts.scheme == "http" and is_loopback_host(parts.hostname or "")
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """``data`` into ``path`` atomically, 0600; missing directories are made 0700."""
-    missing = []
-    for parent in path.parents:
-        if parent.exists():
-            break
-        missing.append(parent)
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700)
-        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
-    atomic_write(path, data, 0o600)
 
 
 # --- credentials ------------------------------------------------------------------
@@ -266,6 +253,7 @@ class TokenFile:
             fingerprint = _fingerprint(self.path)
             if self._creds is not None and fingerprint == self._loaded:
                 return self._creds, fingerprint
+            tighten(self.path, 0o600)  # a token readable by others is made private again
             creds = _from_info(json.loads(self.path.read_bytes()))
         except FileNotFoundError:
             raise self._needs_sign_in(f"not signed in to Google yet (no token file {self.path})"
@@ -375,7 +363,7 @@ class TokenFile:
             try:
                 if _fingerprint(self.path) != self._loaded:
                     return  # replaced since we read it: the newer sign-in wins
-                _write_private(self.path, json.dumps(_to_info(creds), indent=2).encode())
+                write_private(self.path, json.dumps(_to_info(creds), indent=2).encode())
                 self._loaded, self._saved = _fingerprint(self.path), _snapshot(creds)
             except OSError as exc:  # the access token still works in memory
                 log.warning("source %r: cannot save the refreshed Google token to %s: %s",
@@ -614,7 +602,7 @@ def sign_in(source: str, path: Path, client_secrets: Path, *, read_only: bool = 
         creds.token, refresh_token=creds.refresh_token, token_uri=client["installed"][
             "token_uri"], client_id=creds.client_id, client_secret=creds.client_secret,
         scopes=sorted(granted), granted_scopes=sorted(granted), expiry=creds.expiry)
-    _write_private(path, json.dumps(_to_info(creds), indent=2).encode())
+    write_private(path, json.dumps(_to_info(creds), indent=2).encode())
     log.debug("source %r: token file written to %s", source, path)
     return SignIn(path=path, scopes=granted, asked=tuple(asked))
 

@@ -35,7 +35,7 @@ from connectors.google.auth import TokenFile
 from connectors.google.errors import GoogleApiError
 from connectors.google.events import read_events
 from daemon.config import GoogleSource
-from daemon.state.store import atomic_write
+from daemon.state.files import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from connectors.ics.fetch import Validators, content_hash, fetch_feed, url_finge
 from connectors.ics.parse import parse_calendar
 from daemon.config import IcsSource
 from daemon.core.errors import SourceError
-from daemon.state.store import atomic_write
+from daemon.state.files import atomic_write
 
 if TYPE_CHECKING:
     import httpx

@@ -211,7 +211,7 @@ def _dry_run(config: Config, now: datetime, as_json: bool) -> None:
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
     """People at a glance, the sources, and the service's next jobs."""
-    from daemon.service.status import show_status
+    from daemon.cli.status import show_status
 
     show_status(ctx, as_json)
 

@@ -262,6 +262,9 @@ def print_status(document: dict[str, Any], console: Console, tz: Any = None) -> 
         sources.add_row(Text(source["name"]), state, _local(source["last_change"], tz),
                         _local(source["last_success"], tz))
     console.print(sources)
+    recovered = document.get("recovered")
+    if recovered:
+        console.print(Text(f"State recovered: {recovered['message']}.", style="yellow"))
     service = document.get("service")
     if service is None:
         console.print("The service is not running (start it with "

@@ -231,7 +231,7 @@ def install(ctx: click.Context, print_only: bool) -> None:
         click.echo(unit, nl=False)
         return
 
-    from daemon.state.store import atomic_write
+    from daemon.state.files import atomic_write
 
     previous = target.read_text(encoding="utf-8") if target.is_file() else None
     try:

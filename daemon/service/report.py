@@ -117,7 +117,7 @@ def send_report(report: Report, config: Config, store: Store, now: datetime, *,
     # Only now, after the server accepted it.
     store.save_document("reports", key, {"sent_at": now.astimezone(UTC).isoformat(),
                                          "message_id": mid, "recipients": list(recipients)})
-    store.commit()
+    store.commit(durable=True)  # in both generations: a corrupt file never resends it
     log.info("weekly report for %s sent to %d recipient(s)", key, len(recipients))
     return Sent(key, mid, reply)
 

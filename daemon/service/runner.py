@@ -49,8 +49,9 @@ from daemon.service.notify import Notifier, watchdog_interval
 from daemon.service.report import is_due, report_for, send_report
 from daemon.service.server import AgendaServer, new_secret, overlay_calendar
 from daemon.service.sync import Abandoned, Syncer, SyncResult
+from daemon.state.files import atomic_write
 from daemon.state.paths import RUNTIME_FILE
-from daemon.state.store import Store, atomic_write
+from daemon.state.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from connectors.base import AgendaStoreError, Conflict, InvalidPerson, Revision, plain_address
 from daemon.config import Config
-from daemon.state.store import atomic_write
+from daemon.state.files import atomic_write
 
 __all__ = ["LocalAgendaStore", "agenda_dir", "local_store"]
 

@@ -7,9 +7,18 @@ the same directory, fsync, ``os.replace``, fsync of the directory. A crash
 leaves either the old file or the new one, never half of each. Nothing is
 written when nothing changed.
 
-The file is 0600 in a 0700 directory. A lock file keeps a second cadenced
-process off the same state. ``schema`` records the layout version; opening an
-older state migrates it, opening a newer one is refused.
+Before each replace, the file being replaced is kept as ``state.json.1``: one
+previous generation. A state file found corrupt (empty, only white space, not
+UTF-8, not JSON, or not the shape cadenced writes) is never read as a new state:
+cadenced falls back to the generation with a warning naming both files, and
+records that it did (``status`` shows it). When both are bad it refuses to run,
+with the command that moves them aside. Markers that must never be lost (a report
+sent) are committed ``durable``: into both files.
+
+The file is 0600 in a 0700 directory (a wider one is tightened, with a warning).
+A lock file keeps a second cadenced process off the same state. ``schema`` records
+the layout version; opening an older state migrates it, opening a newer one is
+refused.
 
 Tables:
 
@@ -28,14 +37,13 @@ Tables:
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import json
+import logging
 import os
-import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +51,9 @@ from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
 from daemon.core.errors import CadencedError
+from daemon.state.files import atomic_write, keep_generation, previous_generation, tighten
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 STATE_FILE = "state.json"
@@ -53,30 +64,92 @@ class StateError(CadencedError):
     """The state directory cannot be used (locked, unreadable, from a newer version)."""
 
 
+class Corrupt(ValueError):
+    """A state file that cannot be the state cadenced wrote; the reason in words."""
+
+
+def decode_state(raw: bytes) -> dict[str, Any] | None:
+    """The document in ``raw``, or None for no file; raises :class:`Corrupt`.
+
+    A 0-byte or white-space file, bytes that are not UTF-8, text that is not JSON,
+    and JSON that is not TinyDB's shape (an object of tables, each an object of
+    documents, each an object; ``sources`` documents as :class:`SourceState` has
+    them) are all corrupt: cadenced never writes any of them."""
+    if not raw.strip():
+        raise Corrupt("it is empty" if not raw else "it holds only white space")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Corrupt(f"it is not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Corrupt(f"it is not valid JSON: {exc.msg.lower()} at line {exc.lineno}") from None
+    if not isinstance(data, dict):
+        raise Corrupt(f"it holds a JSON {type(data).__name__}, not cadenced's tables")
+    known = {f.name for f in fields(SourceState)}
+    for name, table in data.items():
+        if not isinstance(table, dict) or not all(isinstance(d, dict) for d in table.values()):
+            raise Corrupt(f"its table {name!r} is not a set of documents")
+        if name == "sources":
+            for doc in table.values():
+                if not isinstance(doc.get("name"), str) or not set(doc) <= known:
+                    raise Corrupt("a source in it is not one cadenced wrote")
+    return data
+
+
 class AtomicStorage(Storage):
-    """A TinyDB storage that reads a JSON file and writes it only on :meth:`commit`."""
+    """A TinyDB storage that reads a JSON file and writes it only on :meth:`commit`.
+
+    ``fallback`` says, after :meth:`load`, why the previous generation was read
+    instead of the file (None when the file itself was good or missing)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._data: dict[str, Any] | None = None
         self._written = b""
+        self._main_good = True  # the file on disk is good: keep it as the generation
+        self.fallback: str | None = None
         self.commits = 0  # how many times the file was written: for tests and benchmarks
 
     def load(self) -> None:
+        self.fallback, self._main_good = None, True
         try:
-            raw = self.path.read_bytes()
+            self._data = decode_state(self.path.read_bytes())
         except FileNotFoundError:
             self._data, self._written = None, b""
             return
-        try:
-            self._data = json.loads(raw) if raw.strip() else None
-        except json.JSONDecodeError as exc:
-            raise StateError(
-                f"the state file {self.path} is not valid JSON ({exc.msg})",
-                hint="cadenced never writes a partial file; if you edited it, restore it, "
-                "or move it away to start with a fresh state",
-            ) from None
+        except Corrupt as bad:
+            self._data = self._fall_back(str(bad))
+            self._main_good = False
         self._written = self._encode(self._data) if self._data is not None else b""
+
+    def _fall_back(self, reason: str) -> dict[str, Any]:
+        generation = previous_generation(self.path)
+        try:
+            data = decode_state(generation.read_bytes())
+        except FileNotFoundError:
+            raise StateError(
+                f"the state file {self.path} is corrupt ({reason}), and there is no "
+                "previous generation to fall back to",
+                hint=f"move it aside to start with a fresh state (history, sent markers and "
+                f"the agenda server's secret start anew): mv {self.path} {self.path}.bad",
+            ) from None
+        except Corrupt as bad:
+            why = f"its previous generation {generation} is corrupt too ({bad})"
+        else:
+            if data is not None:
+                self.fallback = (f"the state file {self.path} was corrupt ({reason}); "
+                                 f"read its previous generation {generation} instead")
+                log.warning("%s", self.fallback)
+                return data
+            why = "its previous generation is empty"  # pragma: no cover - decode refuses
+        raise StateError(
+            f"the state file {self.path} is corrupt ({reason}), and {why}",
+            hint=f"move both aside to start with a fresh state (history, sent markers and "
+            f"the agenda server's secret start anew): mv {self.path} {self.path}.bad; "
+            f"mv {generation} {generation}.bad",
+        )
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         return self._data
@@ -90,44 +163,29 @@ class AtomicStorage(Storage):
 
     def dirty(self) -> bool:
         """True when something changed since the last commit (or load)."""
-        return self._data is not None and self._encode(self._data) != self._written
+        return self._data is not None and (self._encode(self._data) != self._written
+                                           or not self._main_good)
 
     def rollback(self) -> None:
         """Forget every change since the last commit (or load)."""
         self._data = json.loads(self._written) if self._written else None
 
-    def commit(self) -> bool:
-        """Write the document if it changed; True when a write happened."""
+    def commit(self, *, durable: bool = False) -> bool:
+        """Write the document if it changed; True when a write happened. The file it
+        replaces becomes the previous generation (unless it was the corrupt one). With
+        ``durable`` the generation gets the new document too, so that what was just
+        written survives even a corrupt file."""
         if self._data is None:
             return False
         encoded = self._encode(self._data)
-        if encoded == self._written:
+        if encoded == self._written and self._main_good:
             return False
-        atomic_write(self.path, encoded)
-        self._written = encoded
+        atomic_write(self.path, encoded, keep_previous=self._main_good)
+        if durable:
+            keep_generation(self.path)
+        self._written, self._main_good = encoded, True
         self.commits += 1
         return True
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 @dataclass
@@ -170,7 +228,7 @@ class Store:
         """
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(directory, 0o700)
+            tighten(directory, 0o700)
         except OSError as exc:
             raise StateError(f"cannot create the state directory {directory}: {exc.strerror}",
                              hint="check its permissions, or set $XDG_STATE_HOME") from None
@@ -181,6 +239,7 @@ class Store:
             storage.load()
             store = cls(directory, db, storage, lock_fd)
             store._migrate()
+            store._note_fallback()
         except BaseException:
             if lock_fd is not None:
                 os.close(lock_fd)
@@ -196,6 +255,7 @@ class Store:
         storage.load()
         store = cls(directory, db, storage, None, read_only=True)
         store._migrate()
+        store._note_fallback()
         return store
 
     def close(self) -> None:
@@ -209,12 +269,32 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def commit(self) -> bool:
+    def commit(self, *, durable: bool = False) -> bool:
         """Write what changed since the last commit, atomically. True if it wrote.
-        A read-only store writes nothing and says False."""
+        ``durable``: into the previous generation as well (markers that must never be
+        lost, such as a report sent). A read-only store writes nothing and says False."""
         if self.read_only:
             return False
-        return self.storage.commit()
+        return self.storage.commit(durable=durable)
+
+    @property
+    def recovered(self) -> dict[str, Any] | None:
+        """The last time the state was read from its previous generation: ``{"message",
+        "at"}`` (``at``: when the corrupt file was last written, ISO UTC), or None."""
+        return self.document("meta", "recovered")
+
+    def _note_fallback(self) -> None:
+        if self.storage.fallback is None:
+            return
+        from datetime import UTC, datetime
+
+        try:
+            written = datetime.fromtimestamp(self.storage.path.stat().st_mtime, UTC)
+        except OSError:
+            written = None
+        self.save_document("meta", "recovered", {
+            "message": self.storage.fallback,
+            "at": written.isoformat(timespec="seconds") if written else None})
 
     def dirty(self) -> bool:
         """True when a commit now would write."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ def show_status(ctx: click.Context, as_json: bool) -> None:
             "people": sorted(store.documents("people"), key=lambda d: d["name"].lower()),
             "sources": [vars(s) for s in store.sources()],
             "findings": len(store.documents("findings")),
+            "recovered": _recent(store.recovered),
         }
     if config is not None:
         configured = [s.name for s in config.sources]
@@ -65,6 +67,20 @@ def show_status(ctx: click.Context, as_json: bool) -> None:
     print_status(document, Console(), config.owner.tz if config is not None else None)
 
 
+RECOVERY_SHOWN = timedelta(days=14)
+
+
+def _recent(recovered: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The state's last fall-back to its previous generation, while it is news (two
+    weeks from when the corrupt file was written; always when that is unknown)."""
+    if not recovered:
+        return None
+    at = recovered.get("at")
+    if at and datetime.now(UTC) - datetime.fromisoformat(at) > RECOVERY_SHOWN:
+        return None
+    return {"message": recovered["message"], "at": at}
+
+
 def _never_read(name: str) -> dict[str, Any]:
     """A configured source the state knows nothing of yet."""
     from dataclasses import asdict
@@ -84,6 +100,7 @@ def _without_state(ctx: click.Context, config: Any, state_dir: Path,
         "people": [],
         "sources": [_never_read(s.name) for s in (config.sources if config else ())],
         "findings": 0,
+        "recovered": None,
         "service": runtime,
         "hint": "no state yet: run `cadenced sync` once, or start the service",
     }
