@@ -226,7 +226,7 @@ def test_auth_google_with_two_google_sources_asks_which(tmp_path):
     config = write_config(tmp_path, {"name": "home", "type": "google"},
                           {"name": "work", "type": "google"})
     result = cadenced("--config", str(config), "auth", "google")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # the command line must name one
     assert "several Google sources ('home', 'work')" in result.stderr
 
 

@@ -14,10 +14,9 @@ from connectors.ics.fetch import (
     Validators,
     content_hash,
     fetch_feed,
-    normalize_url,
-    url_fingerprint,
 )
 from daemon.core.errors import SourceError
+from daemon.core.redact import normalize_url, url_fingerprint
 
 from feedserver import FeedServer
 from feedserver import Reply as _Reply

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.ics.fetch import url_fingerprint
-from daemon.service.logs import redact, setup_logging
+from daemon.core.redact import redact, url_fingerprint
+from daemon.service.logs import setup_logging
 
 SECRET_URL = (
     "https://calendar.google.com/calendar/ical/ana%40example.com/private-0badc0ffee1234/basic.ics"
@@ -347,6 +347,13 @@ def test_broken_logging_call_is_still_redacted() -> None:
         ("the secret ICS address is reset", "the secret ICS address is reset"),
         ("no secrets here: 3 sources, 12 people", "no secrets here: 3 sources, 12 people"),
         ("Password:\nnext", "Password:\nnext"),
+        # Prose after an article is not a key: the service's start hint reads as written.
+        ("agenda server on 127.0.0.1:8765 (its address with the secret: cadenced status)",
+         "agenda server on 127.0.0.1:8765 (its address with the secret: cadenced status)"),
+        ("the token: expired, sign in again", "the token: expired, sign in again"),
+        ("token: abc", "token: ***"),
+        ("secret=abc after the", "secret=*** after the"),
+        ('the secret: "abc"', 'the secret: "***"'),
     ],
 )
 def test_redact(text: str, expected: str) -> None:
@@ -382,3 +389,13 @@ def test_redact_is_linear() -> None:
     # Patterns that backtrack quadratically would take minutes on these.
     for text in ("a" * 200_000 + " https://x", "token" * 40_000 + "://", "x=" * 100_000):
         assert redact(text)
+
+
+def test_the_service_start_hint_is_logged_as_written(tmp_path: Path) -> None:
+    """Regression: the redactor turned "the secret: cadenced status" into "***"."""
+    stream = io.StringIO()
+    setup_logging(stream=stream, environ={})
+    own.info("agenda server on %s:%d (its address with the secret: cadenced status)",
+             "127.0.0.1", 8765)
+    assert stream.getvalue() == (
+        "INFO: agenda server on 127.0.0.1:8765 (its address with the secret: cadenced status)\n")

@@ -123,3 +123,16 @@ def test_a_failed_source_is_reported_once(home: Path, server: FeedServer):
         said = result.stdout + result.stderr
         assert said.count("source 'demo' failed: HTTP 500") == 1, (args, said)
         assert "WARNING" not in said
+
+
+def test_brackets_in_messages_print_as_written(home: Path, server: FeedServer):
+    """Regression: terminal markup must not swallow ``[[people]]`` or ``[[sources]]``."""
+    server.routes["/empty.ics"] = Reply(body=b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
+                                        b"PRODID:x\r\nEND:VCALENDAR\r\n")
+    config = home / "bare.toml"
+    config.write_text('[owner]\nemail = "me@example.com"\ntimezone = "Europe/Berlin"\n\n'
+                      f'[[sources]]\nname = "work"\nurl = "{server.url("/empty.ics")}"\n')
+    scan = cli(config, "scan", "--now", NOW)
+    assert "Check [[people]] and owner.email" in scan.stdout
+    auth = cli(config, "auth", "google")
+    assert auth.exit_code == 2 and "add a [[sources]] entry" in auth.stderr

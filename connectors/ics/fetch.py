@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 
 from daemon.core.errors import SourceError
+from daemon.core.redact import normalize_url, url_fingerprint
 
 __all__ = [
     "Fetched",
@@ -100,46 +101,6 @@ def content_hash(data: bytes) -> str:
     """
     return hashlib.sha256(_DTSTAMP_LINE.sub(b"", b"\n" + data)).hexdigest()
 
-
-def normalize_url(url: str) -> str:
-    """Return ``url`` with surrounding whitespace removed and ``webcal://`` /
-    ``webcals://`` replaced by ``https://`` (calendar apps' alias for an HTTPS feed).
-
-    Every other URL or path is returned unchanged apart from the whitespace.
-    Never raises.
-    """
-    url = url.strip()
-    match = _SCHEME.match(url)
-    if match and match.group(1).lower() in ("webcal", "webcals") and url[match.end() :][:2] == "//":
-        return "https:" + url[match.end() :]
-    return url
-
-
-def url_fingerprint(url: str) -> str:
-    """Return a loggable stand-in for ``url`` that does not reveal its secret parts.
-
-    ``"https://calendar.google.com/…#3fa2c1"``: scheme, host (and port, never user
-    info) and the first 6 hex digits of the SHA-256 of the whole URL, enough to tell
-    two feeds apart. Local paths and ``file:`` URLs give ``"file:…#3fa2c1"``.
-    Never raises.
-    """
-    url = url.strip()
-    digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:6]
-    match = _SCHEME.match(url)
-    scheme = match.group(1).lower() if match else ""
-    if not match or scheme == "file" or "://" not in url:
-        return f"file:…#{digest}"
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return f"{scheme}:…#{digest}"
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if port is not None:
-        host = f"{host}:{port}"
-    return f"{scheme}://{host}/…#{digest}"
 
 
 def fetch_feed(

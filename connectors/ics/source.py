@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from connectors.base import Interest, ReadResult, file_name
-from connectors.ics.fetch import Validators, content_hash, fetch_feed, url_fingerprint
+from connectors.ics.fetch import Validators, content_hash, fetch_feed
 from connectors.ics.parse import parse_calendar
 from daemon.config import IcsSource
 from daemon.core.errors import SourceError
+from daemon.core.redact import url_fingerprint
 from daemon.state.files import atomic_write
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import ssl
 
 from connectors.base import MailError
 from daemon.config import Smtp
-from daemon.service.logs import redact
+from daemon.core.redact import redact
 
 log = logging.getLogger(__name__)
 

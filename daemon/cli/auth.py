@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from daemon.cli.commands import config_path, group, handle_errors, load
-from daemon.core.errors import CadencedError
+from daemon.core.errors import InputError
 from daemon.state import paths
 
 if TYPE_CHECKING:
@@ -43,17 +43,17 @@ def pick_source(config: Config, name: str | None) -> GoogleSource:
             if source.name == name:
                 if source in sources:
                     return source
-                raise CadencedError(f"source {name!r} is not a Google source "
-                                    f"(type = {source.type!r})")
+                raise InputError(f"source {name!r} is not a Google source "
+                                 f"(type = {source.type!r})")
         known = ", ".join(repr(s.name) for s in sources) or "none"
-        raise CadencedError(f"no source named {name!r}; Google sources: {known}")
+        raise InputError(f"no source named {name!r}; Google sources: {known}")
     if not sources:
-        raise CadencedError('no source with type = "google" in the config',
-                            hint='add a [[sources]] entry with type = "google" and a name')
+        raise InputError('no source with type = "google" in the config',
+                         hint='add a [[sources]] entry with type = "google" and a name')
     if len(sources) > 1:
         names = ", ".join(repr(s.name) for s in sources)
-        raise CadencedError(f"several Google sources ({names}): say which one",
-                            hint="pass --source NAME")
+        raise InputError(f"several Google sources ({names}): say which one",
+                         hint="pass --source NAME")
     return sources[0]
 
 

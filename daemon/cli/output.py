@@ -267,10 +267,10 @@ def print_status(document: dict[str, Any], console: Console, tz: Any = None) -> 
         console.print(Text(f"State recovered: {recovered['message']}.", style="yellow"))
     service = document.get("service")
     if service is None:
-        console.print("The service is not running (start it with "
-                      "`systemctl --user start cadenced`, or `cadenced run`).")
+        console.print(Text("The service is not running (start it with "
+                           "`systemctl --user start cadenced`, or `cadenced run`)."))
         return
     runs = ", ".join(f"{job} {_local(at, tz)}" for job, at in sorted(service["next_runs"].items())
                      if at)
-    console.print(f"Service running (pid {service['pid']}); "
-                  + (f"next: {runs}" if runs else "its first sync is running"))
+    console.print(Text(f"Service running (pid {service['pid']}); "
+                       + (f"next: {runs}" if runs else "its first sync is running")))

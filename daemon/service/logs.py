@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TextIO
 
-__all__ = ["OWN_LOGGERS", "redact", "setup_logging"]
+from daemon.core.redact import redact
+
+__all__ = ["OWN_LOGGERS", "setup_logging"]
 
 OWN_LOGGERS = ("daemon", "connectors", "cadenced", "__main__")
 
@@ -63,7 +64,6 @@ def setup_logging(
     """
     if stream is None:
         stream = sys.stderr
-    _load_fingerprint()
     journal = _is_journal_stream(stream, environ)
     colour = not journal and _wants_colour(stream, environ)
 
@@ -157,105 +157,3 @@ def _wants_colour(stream: TextIO, environ: Mapping[str, str]) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-# --- redaction -------------------------------------------------------------------
-
-# Any http(s)/webcal(s) URL, up to white space or a quote.
-_URL = re.compile(r"""(?i)(?:https?|webcals?)://[^\s<>"'`]+""")
-# What url_fingerprint returns: already safe, left as it is.
-_FINGERPRINT = re.compile(r"(?i)[a-z][a-z0-9+.\-]*://[^/\s]*/…#[0-9a-f]{6}")
-# User info in a URL of any other scheme: ftp://user:pw@host. (Each pattern starts
-# only where a run of its characters starts, so that it stays linear in the text.)
-_USERINFO = re.compile(r"""(?i)(?<![a-z0-9+.\-])([a-z][a-z0-9+.\-]*://)[^\s/?#@<>"'`]+@""")
-# key=value, key: value, "key": "value", (b'key', b'value') where the key names a secret.
-_SECRET_PAIR = re.compile(
-    r"""(?ix)
-    (?<![\w.\-])
-    (?P<key>
-        (?=[\w.\-]*?(?:passw(?:or)?d|passphrase|secret|token|api[_\-]?key|authorization|cookie))
-        [\w.\-]+
-    )
-    (?P<sep>['"]?[ \t]*[:=][ \t]*(?:b(?=['"]))?|['"],[ \t]*(?:b(?=['"]))?)
-    (?:
-        (?P<q>['"])(?:\\.|(?!(?P=q))[^\\\n])*(?P=q)?          # a quoted value
-      | (?P<scheme>(?:bearer|basic|digest|negotiate|token)[ \t]+)?
-        [^\s,;&'"<>(){}\[\]]+                               # or a bare one
-    )
-    """
-)
-# A bearer token on its own.
-_BEARER = re.compile(r"(?i)\b(bearer[ \t]+)[\w\-.~+/]+=*")
-_TRAILING = ".,;:!?"
-_CLOSERS = {")": "(", "]": "[", "}": "{"}
-
-_fingerprint: Callable[[str], str] | None = None
-
-
-def redact(text: str) -> str:
-    """Return ``text`` with every secret masked.
-
-    * each http, https, webcal or webcals URL becomes its
-      :func:`~connectors.ics.fetch.url_fingerprint` (``https://host/…#3fa2c1``, the
-      same stand-in the fetcher logs); fingerprints are left as they are;
-    * user info in a URL of another scheme becomes ``***``;
-    * the value of a key naming a secret (``password``, ``token``, ``access_token``,
-      ``refresh_token``, ``client_secret``, ``api_key``, ``Authorization``, ``Cookie``,
-      ...) after ``=`` or ``:``, quoted or not, becomes ``***`` (an auth scheme such
-      as ``Bearer`` stays visible), and so does a ``Bearer`` token on its own.
-
-    Errs on the side of masking too much. Never raises.
-    """
-    if "://" in text:
-        text = _URL.sub(_replace_url, text)
-        text = _USERINFO.sub(r"\1***@", text)
-    text = _SECRET_PAIR.sub(_replace_pair, text)
-    return _BEARER.sub(r"\1***", text)
-
-
-def _replace_url(match: re.Match[str]) -> str:
-    url = match.group(0)
-    end = len(url)
-    while end and (url[end - 1] in _TRAILING or _unbalanced(url, end)):
-        end -= 1
-    url, tail = url[:end], url[end:]
-    if not url or _FINGERPRINT.fullmatch(url):
-        return url + tail
-    return _load_fingerprint()(url) + tail
-
-
-def _unbalanced(url: str, end: int) -> bool:
-    """Whether ``url[:end]`` ends with a closing bracket it does not open (the URL was
-    written in parentheses)."""
-    last = url[end - 1]
-    opener = _CLOSERS.get(last)
-    return opener is not None and url.count(last, 0, end) > url.count(opener, 0, end)
-
-
-def _replace_pair(match: re.Match[str]) -> str:
-    head = match.group("key") + match.group("sep")
-    if match.group("q"):
-        return f"{head}{match.group('q')}***{match.group('q')}"
-    return f"{head}{match.group('scheme') or ''}***"
-
-
-def _load_fingerprint() -> Callable[[str], str]:
-    """connectors.ics.fetch.url_fingerprint of the normalized URL (webcal:// becomes
-    https://, as the fetcher does), imported on first use: connectors import daemon."""
-    global _fingerprint
-    if _fingerprint is None:
-        try:
-            from connectors.ics.fetch import normalize_url, url_fingerprint
-        except ImportError:  # pragma: no cover - the package is always there
-            _fingerprint = _bare_fingerprint
-        else:
-
-            def fingerprint(url: str) -> str:
-                return url_fingerprint(normalize_url(url))
-
-            _fingerprint = fingerprint
-    return _fingerprint
-
-
-def _bare_fingerprint(url: str) -> str:  # pragma: no cover
-    return url.split("://", 1)[0].lower() + "://…"
