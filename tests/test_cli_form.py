@@ -92,8 +92,8 @@ def _both_ways(config: Path, *command: str, rest: tuple[str, ...] = ()):
     (("report",), ("--now", NOW), 0, "Ana Silva"),
     (("agenda",), ("--now", NOW, "--print"), 0, None),
     (("serve",), (), 2, "the server is off"),
-    (("auth", "google"), (), 1, 'no source with type = "google"'),
-    (("auth", "revoke"), (), 1, 'no source with type = "google"'),
+    (("auth", "google"), (), 2, 'no source with type = "google"'),
+    (("auth", "revoke"), (), 2, 'no source with type = "google"'),
     (("auth", "status"), (), 0, 'No source with type = "google"'),
 ], ids=lambda v: " ".join(v) if isinstance(v, tuple) else None)
 def test_config_before_or_after_the_subcommand(config: Path, command, rest, code, expect):
