@@ -601,3 +601,40 @@ def test_store_path_is_plain_file(tmp_path: Path):
     store.write("Ada@Example.com", "x", expected=None)
     assert (tmp_path / "ada@example.com.md").is_file()
     assert store.read("ada@example.com").text == "x"
+
+
+def request_as(server: AgendaServer, path: str, host: str):
+    """A GET with a chosen Host header (what a DNS-rebinding page sends)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+        connection.putheader("Host", host)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1.evil.example",
+                                  "[::2]:8765", "localhost.evil.example"])
+def test_another_host_name_gets_421_and_nothing_of_the_agendas(server, host):
+    for path in (f"/{server.secret}/", f"/{server.secret}/calendar.ics",
+                 f"/{server.secret}/agenda/ada@example.com"):
+        status, body = request_as(server, path, host)
+        assert (status, body) == (421, b""), (host, path)
+    assert server.calls["feed"] == 0
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LOCALHOST:{port}",
+                                  "127.0.0.1:{port}", "[::1]:{port}"])
+def test_loopback_names_are_served(server, host):
+    status, _ = request_as(server, f"/{server.secret}/", host.format(port=server.port))
+    assert status == 200
+
+
+def test_the_configured_host_is_served(tmp_path):
+    served = AgendaServer(host="127.0.0.2", port=0, secret=new_secret(),
+                          store=LocalAgendaStore(tmp_path), feed=lambda: b"", index=list)
+    assert served.serves("127.0.0.2:8765") and served.serves("localhost")
+    assert not served.serves("cadenced.example")

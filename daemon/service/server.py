@@ -159,6 +159,9 @@ def _calendar(meetings: list[tuple[Meeting, str | None, str]], *, now: datetime,
 # --- the server ----------------------------------------------------------------------
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 class AgendaServer:
     """The HTTP server of ``cadenced serve``, in a daemon thread.
 
@@ -213,6 +216,19 @@ class AgendaServer:
                         "anyone who learns its address can read your 1:1 documents",
                         self.host)
         log.info("serving agendas on %s:%d", self.host, self.port)
+
+    def serves(self, host_header: str | None) -> bool:
+        """Whether a request with this ``Host`` is for this server: the loopback names
+        and the configured host, with or without the port. No header (HTTP/1.0 from a
+        local tool) is allowed; a browser always sends one."""
+        if host_header is None:
+            return True
+        name = host_header.strip().lower()
+        if name.startswith("["):  # [::1]:8765
+            name = name[1:].split("]", 1)[0]
+        elif name.count(":") == 1:
+            name = name.split(":", 1)[0]
+        return name in {*LOOPBACK_NAMES, self.host.strip("[]").lower()}
 
     @property
     def base_url(self) -> str:
@@ -339,6 +355,12 @@ class _Handler(BaseHTTPRequestHandler):
                    head=False, extra=(("Allow", "GET, HEAD"),))
 
     def _respond(self, *, head: bool) -> None:
+        if not self.agenda.serves(self.headers.get("Host")):
+            # DNS rebinding: a page on another name reaching this port is not answered.
+            self.close_connection = True
+            self._send(HTTPStatus.MISDIRECTED_REQUEST, "text/plain; charset=utf-8", b"",
+                       head=head)
+            return
         try:
             status, content_type, body = self.agenda.route(self.path)
         except Exception as exc:  # noqa: BLE001 - one bad request must not stop the server
