@@ -13,7 +13,6 @@ from connectors.ics.fetch import Validators, content_hash, fetch_feed, url_finge
 from connectors.ics.parse import parse_calendar
 from daemon.config import IcsSource
 from daemon.errors import SourceError
-from daemon.store import atomic_write
 
 if TYPE_CHECKING:
     import httpx
@@ -129,6 +128,8 @@ class IcsCalendar:
         self._body = fetched.content
         self._parsed = (key, result)
         if self.cache_file is not None and self.persist:
+            from daemon.store import atomic_write  # not at the top: it loads TinyDB
+
             try:
                 atomic_write(self.cache_file, fetched.content)
             except OSError as exc:
