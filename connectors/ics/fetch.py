@@ -16,21 +16,20 @@ from __future__ import annotations
 import errno
 import hashlib
 import http
-import importlib.metadata
 import logging
 import re
-import socket
-import ssl
+import sys
 import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from daemon.core.errors import SourceError
 from daemon.core.redact import normalize_url, url_fingerprint
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "Fetched",
@@ -180,7 +179,9 @@ def _file_url_path(url: str, source: str) -> Path:
             "file:// URLs naming another host are not supported",
             hint=_check_url_hint(source),
         )
-    return Path(urllib.request.url2pathname(parts.path))
+    from urllib.request import url2pathname  # file:// only: it loads http.client, email
+
+    return Path(url2pathname(parts.path))
 
 
 def _fetch_file(
@@ -228,6 +229,8 @@ def _fetch_http(
     if previous is not None and previous.last_modified:
         headers["If-Modified-Since"] = previous.last_modified
     conditional = "If-None-Match" in headers or "If-Modified-Since" in headers
+
+    import httpx  # here, not at the top: a scan of local files never loads it
 
     own_client: httpx.Client | None = None
     stage = "connect"  # or "body" once the status line and headers are in
@@ -406,6 +409,9 @@ def _status_error(source: str, response: httpx.Response) -> SourceError:
 def _connect_problem(exc: BaseException) -> str:
     """Name the cause of a connect failure from the exception chain, without its text
     (which could quote the address)."""
+    import socket
+    import ssl
+
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
@@ -541,6 +547,8 @@ def _format_size(n: int) -> str:
 
 
 def _default_user_agent() -> str:
+    import importlib.metadata  # only for HTTP: it loads email and zipfile
+
     try:
         version = importlib.metadata.version("cadenced")
     except importlib.metadata.PackageNotFoundError:
@@ -574,7 +582,9 @@ class _RedactURLs(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and any(isinstance(a, httpx.URL) for a in args):
+        httpx = sys.modules.get("httpx")  # no httpx record before httpx is loaded
+        if (httpx is not None and isinstance(args, tuple)
+                and any(isinstance(a, httpx.URL) for a in args)):
             record.args = tuple(
                 url_fingerprint(str(a)) if isinstance(a, httpx.URL) else a for a in args
             )

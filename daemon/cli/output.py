@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
-
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from daemon.core.attention import for_analysis, short_words
 from daemon.core.model import Occurrence
@@ -25,6 +20,9 @@ from daemon.core.rules import (
 )
 from daemon.core.timefmt import days_between, relationship_cadence
 from daemon.service.scan import ScanResult
+
+if TYPE_CHECKING:  # rich loads only for the tables, not for --json
+    from rich.console import Console
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -174,6 +172,10 @@ def flag_words(rel: Relationship, rel_now: datetime) -> list[str]:
 
 
 def print_table(result: ScanResult, console: Console) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     analysis = result.analysis
     now = analysis.now
     table = Table(box=box.SIMPLE_HEAD, title=f"1:1 cadence on {now:%a %d %b %Y %H:%M}",
@@ -227,6 +229,10 @@ def _local(iso: str | None, tz: Any = None) -> str:
 
 def print_status(document: dict[str, Any], console: Console, tz: Any = None) -> None:
     """`cadenced status`: people, sources, the service's next jobs."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     people = Table(box=box.SIMPLE_HEAD, title="People", title_justify="left")
     for column in ("Person", "Cadence", "Last held", "Next", "Needs attention"):
         people.add_column(column)
