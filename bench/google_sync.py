@@ -72,7 +72,7 @@ import run
 from run import best_of
 
 from connectors.base import ReadResult
-from connectors.google.auth import READ_SCOPES
+from connectors.google.auth.scopes import READ_SCOPES
 from connectors.google.calendar import GoogleCalendar
 from connectors.google.events import read_events
 from connectors.registry import build_sources

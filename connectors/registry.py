@@ -40,7 +40,7 @@ def build_sources(config: Config, *, cache_dir: Path | None = None,
 
 def _google(source: GoogleSource, *, cache_dir: Path | None, state_dir: Path | None,
             persist: bool) -> CalendarSource:
-    from connectors.google.auth import TokenFile, token_path
+    from connectors.google.auth.token import TokenFile, token_path
     from connectors.google.calendar import GoogleCalendar
     from daemon.state import paths
 

@@ -158,7 +158,7 @@ def test_google_token_file_resolves_against_the_config_folder(tmp_path):
 
 
 def test_the_documented_default_token_path_is_the_real_one(tmp_path):
-    from connectors.google.auth import token_path
+    from connectors.google.auth.token import token_path
 
     loaded = load_config(ROOT / "config.example.toml").config
     google = next(s for s in loaded.sources if s.type == "google")

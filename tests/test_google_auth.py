@@ -20,15 +20,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from click.testing import CliRunner
 
-from connectors.google import auth
-from connectors.google.auth import (
+from connectors.google.auth import revoke as revoking
+from connectors.google.auth import scopes, signin
+from connectors.google.auth import token as tokens
+from connectors.google.auth.scopes import (
     CALENDAR_EVENTS_OWNED,
     CALENDAR_EVENTS_READONLY,
     DRIVE_FILE,
     READ_SCOPES,
     WRITE_SCOPES,
-    TokenFile,
 )
+from connectors.google.auth.token import TokenFile
 from daemon.cli.auth import pick_source
 from daemon.config import GoogleSource, parse_config
 from daemon.core.errors import CadencedError, NeedsSignIn, SourceError
@@ -55,32 +57,33 @@ def iso(moment: datetime) -> str:
 
 
 def test_scopes_decide_what_cadenced_may_do():
-    assert auth.can_write(WRITE_SCOPES)
-    assert auth.can_read(WRITE_SCOPES)
-    assert auth.can_read(READ_SCOPES) and not auth.can_write(READ_SCOPES)
+    assert scopes.can_write(WRITE_SCOPES)
+    assert scopes.can_read(WRITE_SCOPES)
+    assert scopes.can_read(READ_SCOPES) and not scopes.can_write(READ_SCOPES)
     # Google's granular consent: one box unticked
-    assert auth.can_read([CALENDAR_EVENTS_OWNED]) and not auth.can_write([CALENDAR_EVENTS_OWNED])
-    assert not auth.can_read([DRIVE_FILE])
-    assert auth.can_write(["https://www.googleapis.com/auth/calendar", DRIVE_FILE])
+    assert scopes.can_read([CALENDAR_EVENTS_OWNED])
+    assert not scopes.can_write([CALENDAR_EVENTS_OWNED])
+    assert not scopes.can_read([DRIVE_FILE])
+    assert scopes.can_write(["https://www.googleapis.com/auth/calendar", DRIVE_FILE])
 
 
 def test_default_token_path_is_private_per_source_and_token_file_overrides(tmp_path):
-    a = auth.token_path(google_source("Work / Main"), tmp_path)
-    b = auth.token_path(google_source("Work _ Main"), tmp_path)
+    a = tokens.token_path(google_source("Work / Main"), tmp_path)
+    b = tokens.token_path(google_source("Work _ Main"), tmp_path)
     assert a.parent == tmp_path / "google" and a.suffix == ".json"
     assert a != b and re.fullmatch(r"[\w-]+\.json", a.name)
-    assert auth.token_path(google_source(token_file="/x/t.json"), tmp_path) == Path("/x/t.json")
-    assert auth.token_path(google_source(token_file="t.json"), tmp_path) == tmp_path / "t.json"
+    assert tokens.token_path(google_source(token_file="/x/t.json"), tmp_path) == Path("/x/t.json")
+    assert tokens.token_path(google_source(token_file="t.json"), tmp_path) == tmp_path / "t.json"
 
 
 def test_revoke_endpoint_sits_next_to_the_token_endpoint():
-    assert auth.revoke_uri("https://oauth2.googleapis.com/token") == (
+    assert tokens.revoke_uri("https://oauth2.googleapis.com/token") == (
         "https://oauth2.googleapis.com/revoke")
-    assert auth.revoke_uri("http://127.0.0.1:8123/token") == "http://127.0.0.1:8123/revoke"
+    assert tokens.revoke_uri("http://127.0.0.1:8123/token") == "http://127.0.0.1:8123/revoke"
 
 
 def test_no_browser_message_names_the_port_and_the_tunnel():
-    text = auth.no_browser_message("https://accounts.example/auth?x=1", 8123)
+    text = signin.no_browser_message("https://accounts.example/auth?x=1", 8123)
     assert "https://accounts.example/auth?x=1" in text
     assert "ssh -N -L 8123:127.0.0.1:8123 " in text
     assert "out-of-band" in text
@@ -100,9 +103,9 @@ def test_client_secrets_problems_say_how_to_make_a_desktop_client(tmp_path, cont
     if content is not None:
         path.write_text(content)
     with pytest.raises(CadencedError) as caught:
-        auth.load_client_secrets(path)
+        signin.load_client_secrets(path)
     assert says in caught.value.message
-    assert "Desktop app" in caught.value.hint and auth.CONSOLE_URL in caught.value.hint
+    assert "Desktop app" in caught.value.hint and scopes.CONSOLE_URL in caught.value.hint
 
 
 def test_pick_source_defaults_to_the_only_google_source():
@@ -219,7 +222,7 @@ def test_auth_google_without_client_secrets_says_how_to_get_them(tmp_path):
     assert result.exit_code == 1
     assert f"no Google OAuth client: {tmp_path / 'client_secret.json'} does not exist" in (
         result.stderr)
-    assert "Desktop app" in result.stderr and auth.CONSOLE_URL in result.stderr
+    assert "Desktop app" in result.stderr and scopes.CONSOLE_URL in result.stderr
 
 
 def test_auth_google_with_two_google_sources_asks_which(tmp_path):
@@ -270,7 +273,7 @@ def sign_in(google, secrets, path, granted=None, *, deny=False, read_only=False)
 
     def flow() -> None:
         try:
-            outcome["result"] = auth.sign_in("work", path, secrets, read_only=read_only,
+            outcome["result"] = signin.sign_in("work", path, secrets, read_only=read_only,
                                              open_browser=False, echo=lines.put,
                                              wait_seconds=10, timeout=5)
         except CadencedError as exc:
@@ -472,14 +475,14 @@ def test_deleted_oauth_client_needs_sign_in(google, tmp_path):
 def test_revoke_revokes_at_google_and_deletes_the_file(google, tmp_path):
     info = google.issue_token(WRITE_SCOPES)
     path = write_token(tmp_path / "work.json", info)
-    result = auth.revoke(path, source="work", timeout=5)
+    result = revoking.revoke(path, source="work", timeout=5)
     assert result.at_google and not path.exists()
     assert google.oauth.grants[info["refresh_token"]].revoked
     (call,) = [r for r in google.requests if r.path == "/revoke"]
     assert call.method == "POST" and call.body == {"token": info["refresh_token"]}
     # already revoked at Google (400 invalid_token) is fine too
     path = write_token(path, {**info, "refresh_token": "1//unknown"})
-    assert auth.revoke(path, source="work", timeout=5).at_google
+    assert revoking.revoke(path, source="work", timeout=5).at_google
     assert not path.exists()
 
 
@@ -489,7 +492,7 @@ def test_revoke_revokes_at_google_and_deletes_the_file(google, tmp_path):
 def default_token(config_source: dict) -> Path:
     from daemon.state import paths
 
-    return auth.token_path(GoogleSource(**config_source), paths.state_dir())
+    return tokens.token_path(GoogleSource(**config_source), paths.state_dir())
 
 
 def test_cadenced_auth_google_no_browser_over_ssh(google, tmp_path, monkeypatch):

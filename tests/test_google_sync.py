@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from rich.console import Console
 
-from connectors.google.auth import READ_SCOPES, WRITE_SCOPES
+from connectors.google.auth.scopes import READ_SCOPES, WRITE_SCOPES
 from connectors.google.calendar import GoogleCalendar
 from connectors.google.errors import GoogleApiError
 from connectors.google.writeback import KEY_DOC, Link, link

@@ -145,7 +145,8 @@ def test_tighten_leaves_private_files_alone_and_never_widens(tmp_path, caplog):
 
 
 def test_a_token_file_open_to_others_is_made_0600_when_it_is_read(tmp_path, google, caplog):
-    from connectors.google.auth import READ_SCOPES, TokenFile
+    from connectors.google.auth.scopes import READ_SCOPES
+    from connectors.google.auth.token import TokenFile
 
     path = tmp_path / "google" / "work.json"
     path.parent.mkdir()

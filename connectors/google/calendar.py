@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from connectors.base import AgendaLink, Interest, InviteChange, ReadResult, file_name
 from connectors.google.api import build_service, execute
-from connectors.google.auth import TokenFile
+from connectors.google.auth.token import TokenFile
 from connectors.google.errors import GoogleApiError
 from connectors.google.events import read_events
 from daemon.config import GoogleSource

@@ -82,7 +82,8 @@ def google(ctx: click.Context, source_name: str | None, client_secrets: str | No
     Google sends the browser back to http://127.0.0.1:PORT/ on this machine. On a
     server without a browser, use --no-browser and forward that port over SSH.
     """
-    from connectors.google.auth import sign_in, token_path
+    from connectors.google.auth.signin import sign_in
+    from connectors.google.auth.token import token_path
 
     config, config_path = _config(ctx)
     source = pick_source(config, source_name)
@@ -117,7 +118,9 @@ def revoke(ctx: click.Context, source_name: str | None) -> None:
     Google revokes the account's whole grant to the OAuth client: other sources
     signed in with the same account and client need a new sign-in too.
     """
-    from connectors.google.auth import PERMISSIONS_URL, revoke, token_path
+    from connectors.google.auth.revoke import revoke
+    from connectors.google.auth.scopes import PERMISSIONS_URL
+    from connectors.google.auth.token import token_path
 
     config, _ = _config(ctx)
     source = pick_source(config, source_name)
@@ -137,7 +140,7 @@ def revoke(ctx: click.Context, source_name: str | None) -> None:
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
     """Each Google sign-in: token file, scopes, access (no network)."""
-    from connectors.google.auth import TokenFile
+    from connectors.google.auth.token import TokenFile
 
     config, _ = _config(ctx)
     states = [TokenFile.for_source(s, paths.state_dir()).status()

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.base import CalendarSource
-from connectors.google.auth import READ_SCOPES
+from connectors.google.auth.scopes import READ_SCOPES
 from connectors.google.calendar import GoogleCalendar
 from connectors.ics.source import IcsCalendar
 from connectors.memory import MemoryCalendar
