@@ -40,7 +40,7 @@ from types import ModuleType
 from icalendar import Calendar
 
 from connectors.registry import build_sources
-from daemon.cli.main import parse_now
+from daemon.cli.common import parse_now
 from daemon.config import load_config
 from daemon.core.detection import Directory
 from daemon.core.rules import analyze

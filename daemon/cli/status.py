@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from daemon.cli.commands import config_path, load
+from daemon.cli.commands import Command, config_path, handle_errors, load
+from daemon.cli.common import json_option
 from daemon.core.errors import CadencedError, ConfigError
 from daemon.state import paths
 
@@ -118,3 +119,12 @@ def _runtime(directory: Path) -> dict[str, Any] | None:
     except PermissionError:
         pass
     return data
+
+
+@click.command(cls=Command)
+@json_option
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context, as_json: bool) -> None:
+    """People at a glance, the sources, and the service's next jobs."""
+    show_status(ctx, as_json)
