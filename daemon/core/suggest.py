@@ -98,8 +98,8 @@ def _rank(start: datetime, end: datetime, blocks: Sequence[tuple[datetime, datet
           ) -> tuple[tuple[int | float | datetime | date, ...], Slot]:
     local = start.astimezone(owner.zone)
     usual_day = habit.weekday is not None and local.weekday() == habit.weekday
-    adjacent = any(b_end <= start and start - b_end <= buffer + STEP
-                   or end <= b_start and b_start - end <= buffer + STEP
+    adjacent = any((b_end <= start and start - b_end <= buffer + STEP)
+                   or (end <= b_start and b_start - end <= buffer + STEP)
                    for b_start, b_end in blocks)
     minutes_off = 0.0
     if habit.time_of_day is not None:
