@@ -346,4 +346,6 @@ def _event(resource: Mapping[str, Any], master: Mapping[str, Any] | None,
         all_day=all_day,
         sequence=sequence,
         last_modified=_updated(resource.get("updated")),
+        # Google's default is opaque: an event without "transparency" is busy.
+        transparent=_text(resource.get("transparency")).lower() == "transparent",
     )

@@ -66,6 +66,9 @@ def _unescape(text: str) -> str:
     return _UNESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
 
 
+_TRANSP = {"TRANSPARENT": True, "OPAQUE": False}
+
+
 def _address(value: str) -> str:
     value = value.strip()
     if value[:7].lower() == "mailto:":
@@ -342,4 +345,5 @@ def normalize(component: IcsEvent, *, source: str, tz: ZoneInfo,
         all_day=all_day,
         sequence=sequence,
         last_modified=_aware(modified, ZoneInfo("UTC")) if isinstance(modified, date) else None,
+        transparent=_TRANSP.get(str(component.get("TRANSP", "")).upper()),
     )

@@ -19,6 +19,7 @@ from daemon.cli.common import json_option, now_option, scan_and_print
 from daemon.cli.report import report
 from daemon.cli.run import run, serve
 from daemon.cli.status import status
+from daemon.cli.suggest import suggest
 from daemon.cli.sync import sync
 from daemon.cli.systemd import service
 
@@ -66,5 +67,5 @@ def demo(now_text: str, as_json: bool) -> None:
         scan_and_print(loaded, now_text, as_json)
 
 
-for command in (sync, status, run, agenda, serve, report, service, auth):
+for command in (sync, status, run, agenda, serve, report, suggest, service, auth):
     main.add_command(command)

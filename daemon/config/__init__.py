@@ -18,6 +18,7 @@ from daemon.config.sections import (
     Person,
     Server,
     Smtp,
+    Suggest,
     Sync,
     WeeklyReport,
     is_loopback_host,
@@ -26,6 +27,6 @@ from daemon.config.sections import (
 
 __all__ = [
     "GOOGLE_API_ROOT", "Agenda", "Cadence", "Config", "GoogleSource", "IcsSource",
-    "LoadedConfig", "Owner", "Person", "Server", "Smtp", "Sync", "WeeklyReport",
+    "LoadedConfig", "Owner", "Person", "Server", "Smtp", "Suggest", "Sync", "WeeklyReport",
     "is_loopback_host", "load_config", "parse_config", "system_timezone_name",
 ]

@@ -169,13 +169,41 @@ Source = Annotated[
 ]
 
 
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _clock(value: str | None) -> str | None:
+    if value is not None and not _CLOCK.match(value):
+        raise ValueError(f"{value!r} is not a time of day: write it as HH:MM, e.g. \"09:00\"")
+    return value
+
+
+def _known_zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}: use an IANA name such as 'Europe/Berlin'"
+        ) from None
+    return value
+
+
 class Person(_Section):
     name: str = Field(min_length=1)
     email: str
     aliases: tuple[str, ...] = ()
     cadence_days: float | None = Field(default=None, ge=0, le=366)  # 0: none expected
+    # Their own working day, for make-up slots (default: the [suggest] hours, owner's zone).
+    timezone: str | None = None
+    day_start: str | None = None
+    day_end: str | None = None
 
     _norm_email = field_validator("email")(classmethod(lambda cls, v: _email(v)))
+    _norm_zone = field_validator("timezone")(classmethod(lambda cls, v: _known_zone(v)))
+    _norm_clock = field_validator("day_start", "day_end")(classmethod(lambda cls, v: _clock(v)))
 
     @property
     def alias_emails(self) -> tuple[str, ...]:
@@ -346,6 +374,26 @@ class Sync(_Section):
     jitter_seconds: int = Field(default=60, ge=0, le=3600)
 
 
+class Suggest(_Section):
+    """``[suggest]``: where make-up slots may go."""
+
+    horizon_days: int = Field(default=5, ge=1, le=30)  # working days ahead
+    working_days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = (
+        "mon", "tue", "wed", "thu", "fri")
+    day_start: str = "09:00"
+    day_end: str = "17:30"
+    buffer_minutes: int = Field(default=10, ge=0, le=120)
+
+    _norm_clock = field_validator("day_start", "day_end")(classmethod(lambda cls, v: _clock(v)))
+
+    @model_validator(mode="after")
+    def _order(self) -> Suggest:
+        if self.day_start >= self.day_end:
+            raise ValueError(f"day_start {self.day_start} must come before day_end "
+                             f"{self.day_end}")
+        return self
+
+
 class Config(_Section):
     owner: Owner
     sources: tuple[Source, ...] = ()
@@ -356,6 +404,7 @@ class Config(_Section):
     report: WeeklyReport = Field(default_factory=WeeklyReport)
     agenda: Agenda = Field(default_factory=Agenda)
     server: Server = Field(default_factory=Server)
+    suggest: Suggest = Field(default_factory=Suggest)
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

@@ -85,6 +85,7 @@ class Event:
     all_day: bool = False
     sequence: int = 0
     last_modified: datetime | None = None
+    transparent: bool | None = None  # TRANSP / transparency: True free, False busy, None unsaid
 
     @property
     def duration(self) -> timedelta:

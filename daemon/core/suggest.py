@@ -5,7 +5,8 @@ The rules (docs/suggest.md states them too):
 
 - A slot is the 1:1's usual length, starts on a quarter hour, lies within the next
   ``horizon_days`` working days (today counts when there is time left), inside both
-  people's working hours (each in their own zone), never before ``now``, and keeps
+  people's working hours (each in their own zone), at least ``lead`` (an hour) after
+  ``now``, so the other person sees the invite in time, and keeps
   ``buffer`` clear of every busy block on either side.
 - Ranking, best first:
   1. on the series' usual weekday;
@@ -65,18 +66,20 @@ class Slot:
 def suggest(busy: Iterable[tuple[datetime, datetime]], *, now: datetime,
             minutes: int, owner: Hours, other: Hours | None = None,
             habit: Habit = Habit(), horizon_days: int = 5,
-            buffer: timedelta = timedelta(minutes=10), count: int = 3) -> list[Slot]:
+            buffer: timedelta = timedelta(minutes=10), count: int = 3,
+            lead: timedelta = timedelta(hours=1)) -> list[Slot]:
     """The best ``count`` slots for a 1:1 of ``minutes``; ``busy`` blocks may come from
     several sources and overlap each other. ``now`` must be timezone-aware."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     length = timedelta(minutes=minutes)
     blocks = _merge(busy)
+    earliest = now + lead
     candidates = []
-    for day in _working_days(now, owner, horizon_days, length):
+    for day in _working_days(earliest, owner, horizon_days, length):
         opening = datetime.combine(day, owner.start, owner.zone)
         closing = datetime.combine(day, owner.end, owner.zone)
-        moment = max(opening, _ceil(now, opening))
+        moment = max(opening, _ceil(earliest, opening))
         while moment + length <= closing:
             end = moment + length
             if ((other is None or other.contains(moment, end)) and owner.contains(moment, end)
