@@ -209,3 +209,32 @@ def test_suggest_for_one_person_and_an_unknown_one(tmp_path):
     assert done.exit_code == 0 and done.stdout.startswith("Jonas Weber (45 min)\n")
     unknown = CliRunner().invoke(main, [*args, "zed@example.com"])
     assert unknown.exit_code == 2 and "no 1:1 relationship with zed@example.com" in unknown.stderr
+
+
+def test_the_report_shows_the_first_free_slot_beside_who_needs_a_make_up(tmp_path):
+    config = demo_with_a_second_calendar(tmp_path)
+    done = CliRunner().invoke(main, ["--config", str(config), "report",
+                                     "--now", "2026-11-20T09:00+01:00"])
+    assert done.exit_code == 0, done.output
+    text = " ".join(done.stdout.split())
+    tom = text.split("Tom Becker", 1)[1].split("2. ", 1)[0]
+    assert "First free slot for it: Mon 23 Nov, 13:15–13:45" in tom
+    lena = text.split("Lena Fischer", 1)[1].split("4. ", 1)[0]
+    assert "First free slot" not in lena  # her booked 1:1 is the make-up
+    preview = tmp_path / "r.html"
+    CliRunner().invoke(main, ["--config", str(config), "report", "--now",
+                              "2026-11-20T09:00+01:00", "--preview", str(preview)])
+    assert "First free slot for it: Mon 23 Nov, 13:15–13:45" in preview.read_text()
+
+
+def test_status_shows_the_last_slots_found_while_they_are_fresh_and_ahead(tmp_path):
+    config = demo_with_a_second_calendar(tmp_path)
+    now = datetime.now(BERLIN).replace(microsecond=0)  # status judges freshness by the clock
+    args = ["--config", str(config)]
+    assert CliRunner().invoke(main, [*args, "sync", "--now", now.isoformat()]).exit_code == 0
+    found = json.loads(CliRunner().invoke(main, [*args, "suggest", "--json", "--now",
+                                                 now.isoformat()]).stdout)["suggestions"]
+    people = json.loads(CliRunner().invoke(main, [*args, "status", "--json"]).stdout)["people"]
+    shown = {p["person"]: p["make_up"] for p in people if p["make_up"]}
+    expected = {s["person"]: s["slots"][0]["start"] for s in found if s["slots"]}
+    assert expected and shown == expected

@@ -246,6 +246,8 @@ def print_status(document: dict[str, Any], console: Console, tz: Any = None) -> 
                            Text(f"unknown: {person['unknown']}", style="yellow"))
             continue
         words = "; ".join(person.get("attention", ()))
+        if words and person.get("make_up"):
+            words += f"; free: {_local(person['make_up'], tz)}"
         people.add_row(Text(person["name"]), cadence,
                        _local(person["last_held"], tz), _local(person["next_scheduled"], tz)
                        if person["next_scheduled"] else "nothing booked",

@@ -65,7 +65,8 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
         agendas = build_agenda_store(config, syncer.sources, paths.data_dir())
         result = syncer.sync(now, steps=agenda_steps(config, agendas, store, syncer.sources))
         say_failed(result.scan)
-        weekly = report_for(result.scan.analysis, config, store, now, agendas)
+        weekly = report_for(result.scan.analysis, config, store, now, agendas,
+                            syncer.sources)
         if preview or not send:
             _show_report(weekly, preview)
         if send:

@@ -47,6 +47,9 @@ def show_status(ctx: click.Context, as_json: bool) -> None:
             "findings": len(store.documents("findings")),
             "recovered": _recent(store.recovered),
         }
+        slots = _fresh_slots(store.document("meta", "suggestions"))
+        for person in document["people"]:
+            person["make_up"] = slots.get(person["person"])
     if config is not None:
         configured = [s.name for s in config.sources]
         kept = {s["name"]: s for s in document["sources"]}
@@ -69,6 +72,19 @@ def show_status(ctx: click.Context, as_json: bool) -> None:
 
 
 RECOVERY_SHOWN = timedelta(days=14)
+SLOTS_SHOWN = timedelta(days=1)
+
+
+def _fresh_slots(found: dict[str, Any] | None) -> dict[str, str]:
+    """The first make-up slot per person found by the last `suggest` or report, while
+    it is fresh (a day) and still ahead."""
+    if not found or not found.get("at"):
+        return {}
+    now = datetime.now(UTC)
+    if now - datetime.fromisoformat(found["at"]) > SLOTS_SHOWN:
+        return {}
+    return {person: start for person, start in (found.get("first") or {}).items()
+            if datetime.fromisoformat(start) > now}
 
 
 def _recent(recovered: dict[str, Any] | None) -> dict[str, Any] | None:

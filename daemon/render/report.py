@@ -194,6 +194,12 @@ def day_text(moment: datetime) -> str:
     return f"{moment:%a %d %b}"
 
 
+def slot_text(slot: tuple[datetime, datetime], tz: Any) -> str:
+    """A make-up slot in the report's zone, and where to see more."""
+    start, end = (moment.astimezone(tz) for moment in slot)
+    return f"First free slot for it: {span_text(start, end)} (more: cadenced suggest)"
+
+
 def span_text(start: datetime, end: datetime) -> str:
     if start.date() == end.date():
         return f"{start:%a %d %b}, {start:%H:%M}–{end:%H:%M}"
@@ -327,7 +333,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(clip=clip, pad=pad, wrap=wrap, breakable=breakable)
     env.globals.update(
         link_target=link_target, last_held_text=last_held_text, when_text=when_text,
-        day_text=day_text, span_text=span_text, cell_symbol=cell_symbol,
+        day_text=day_text, span_text=span_text, slot_text=slot_text, cell_symbol=cell_symbol,
         cell_colours=cell_colours, trend_parts=trend_parts, trend_text=trend_text,
         held_text=held_text, minutes_text=minutes_text, unknown_text=unknown_text,
         overdue_text=overdue_text, source_since=source_since,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -123,15 +124,33 @@ def send_report(report: Report, config: Config, store: Store, now: datetime, *,
 
 
 def report_for(analysis: Analysis, config: Config, store: Store, now: datetime,
-               agendas: Any = None) -> Report:
+               agendas: Any = None, calendars: Sequence[Any] = ()) -> Report:
     """The report at ``now``; with ``agendas`` (the agenda store), upcoming 1:1s
-    link their agenda when it has a shareable https address (Google Docs)."""
+    link their agenda when it has a shareable https address (Google Docs); with
+    ``calendars`` (the sources), each person who needs a make-up 1:1 gets the first
+    free slot, from every event those sources hold (they are read again in full)."""
     from daemon.service.agendas import overdue_items
 
     local = now.astimezone(config.owner.tz)
     return build_report(analysis, config, local, sources=source_statuses(store.sources()),
                         overdue=overdue_items(store, local.date()),
-                        agenda_links=agenda_links(analysis, agendas, local))
+                        agenda_links=agenda_links(analysis, agendas, local),
+                        slots=first_slots(analysis, config, store, now, calendars))
+
+
+def first_slots(analysis: Analysis, config: Config, store: Store, now: datetime,
+                calendars: Sequence[Any]) -> dict[str, tuple[datetime, datetime]]:
+    """The first make-up slot of each person who needs one (none without sources);
+    remembered in the state for ``cadenced status``."""
+    if not calendars:
+        return {}
+    from daemon.service.scan import read_sources
+    from daemon.service.suggest import remember, suggestions
+
+    events, _reports = read_sources(list(calendars), config, prefilter=False)
+    found = suggestions(analysis, events, config, now)
+    remember(store, found, now)
+    return {s.person: (s.slots[0].start, s.slots[0].end) for s in found if s.slots}
 
 
 def agenda_links(analysis: Analysis, agendas: Any, now: datetime

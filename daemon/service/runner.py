@@ -200,7 +200,8 @@ class Runner:
         if not is_due(config, self.store, now):
             return
         try:
-            weekly = report_for(result.scan.analysis, config, self.store, now, self.agendas)
+            weekly = report_for(result.scan.analysis, config, self.store, now, self.agendas,
+                                self.syncer.sources)
             send_report(weekly, config, self.store, now)
         except MailError as exc:
             when = "at the next sync" if exc.transient else "in a day, or after a reload"

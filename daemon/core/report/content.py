@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from daemon.config import Config
@@ -125,6 +125,8 @@ def attention_for(rel: Relationship, now: datetime, shortened: timedelta) -> Att
     worded = [_wording(reason, rel, now) for reason in found]
     steps: list[str] = []
     for _, step in worded:
+        if step.startswith("Book the next 1:1") and any(s.startswith("Book") for s in steps):
+            step = "If the recurring series was ended by mistake, restore it."
         if step not in steps:
             steps.append(step)
     return Attention(
@@ -278,8 +280,12 @@ def row_for(rel: Relationship, analysis: Analysis, now: datetime, needs_attentio
 def build_report(analysis: Analysis, config: Config, now: datetime,
                  sources: Sequence[SourceStatus] = (),
                  agenda_links: Mapping[tuple[str, datetime], str] | None = None,
-                 overdue: Mapping[str, Sequence[Carried]] | None = None) -> Report:
+                 overdue: Mapping[str, Sequence[Carried]] | None = None,
+                 slots: Mapping[str, tuple[datetime, datetime]] | None = None) -> Report:
     """The report for the ISO week ``now`` is in. ``now`` should be in the owner's zone.
+
+    ``slots`` maps a person to the first make-up slot found for them
+    (:mod:`daemon.service.suggest`); it is shown beside their next step.
 
     ``overdue`` maps a person to their open action items past due (from the agendas).
     A relationship that is unknown (its sources never read) gets no row and no
@@ -293,7 +299,8 @@ def build_report(analysis: Analysis, config: Config, now: datetime,
     for rel in known:
         found = attention_for(rel, now, analysis.shortened)
         if found is not None:
-            attention.append(found)
+            slot = (slots or {}).get(rel.person)
+            attention.append(replace(found, slot=slot) if slot else found)
     attention.sort(key=lambda a: (-a.urgency, a.name.lower()))
     needing = {a.person for a in attention}
     rows = sorted(

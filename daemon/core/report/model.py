@@ -39,6 +39,7 @@ class Attention:
     urgency: int  # higher first
     reasons: tuple[str, ...]  # plain words, most important first
     next_step: str
+    slot: tuple[datetime, datetime] | None = None  # the first make-up slot, if one is due
 
 
 @dataclass(frozen=True)
