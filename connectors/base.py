@@ -52,6 +52,7 @@ from email.message import EmailMessage
 from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
+from daemon.core.booking import AgendaLink, Booking
 from daemon.core.detection import Sketch
 from daemon.core.errors import CadencedError
 from daemon.core.model import Event
@@ -100,15 +101,6 @@ def file_name(source: str) -> str:
 # --- the link in the invite --------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AgendaLink:
-    """A person's agenda, as an invite links it."""
-
-    url: str  # https only: a local agenda's address is a secret of this machine
-    title: str  # "1:1 agenda: Ada Lovelace"
-    document_id: str | None = None  # a document the calendar can attach (a Google Doc)
-
-
 class InviteChange(Protocol):
     """One change made (or, in a dry run, that would be made) to one event."""
 
@@ -138,6 +130,25 @@ class InviteWriter(Protocol):
     def link_agenda(self, uid: str, link: AgendaLink, *, dry_run: bool = False
                     ) -> list[InviteChange]:
         ...
+
+
+# --- booking a 1:1 -----------------------------------------------------------------
+
+
+@runtime_checkable
+class EventBooker(Protocol):
+    """A calendar source that can create a 1:1 and invite the person.
+
+    :meth:`book` is idempotent by ``Booking.key``: a second call (after a timeout, or
+    on purpose) finds the event the first made instead of making another. It returns
+    a line saying what it made (or, with ``dry_run``, would make)."""
+
+    name: str
+
+    @property
+    def can_write(self) -> bool: ...
+
+    def book(self, booking: Booking, *, dry_run: bool = False) -> str: ...
 
 
 # --- agenda documents --------------------------------------------------------------
@@ -296,7 +307,8 @@ class Mailer(Protocol):
 
 
 __all__ = [
-    "AgendaLink", "AgendaStore", "AgendaStoreError", "CalendarSource", "Conflict",
+    "AgendaLink", "AgendaStore", "AgendaStoreError", "Booking", "CalendarSource", "Conflict",
+    "EventBooker",
     "Interest", "InvalidPerson", "InviteChange", "InviteWriter", "MailError", "Mailer",
     "Outgoing", "ReadResult", "Revision", "file_name", "plain_address", "with_retry",
 ]

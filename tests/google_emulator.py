@@ -240,6 +240,7 @@ class Fault:
     reason: str = ""
     retry_after: float | None = None
     seconds: float = 0.0
+    drop: bool = False  # handle the request, then close without an answer
 
     def matches(self, method: str, path: str) -> bool:
         return ((self.times is None or self.times > 0)
@@ -709,6 +710,29 @@ class Calendar:
 
     def api_get(self, req: Request, event_id: str) -> dict[str, Any]:
         return copy.deepcopy(self._api_event(event_id))
+
+    def api_insert(self, req: Request) -> dict[str, Any]:
+        """events.insert: a client may choose the id (base32hex, 5 to 1024 characters);
+        an id in use answers 409 duplicate, as Google does."""
+        if not isinstance(req.body, dict):
+            raise GoogleError(400, "parseError", "Parse Error")
+        body = copy.deepcopy(req.body)
+        chosen = body.get("id")
+        if chosen is not None and not re.fullmatch(r"[a-v0-9]{5,1024}", str(chosen)):
+            raise GoogleError(400, "invalid", "Invalid resource id value.")
+        if chosen in self.events:
+            raise GoogleError(409, "duplicate", "The requested identifier already exists.")
+        if _moment(body.get("start"), self.time_zone) is None:
+            raise GoogleError(400, "required", "Missing start time.")
+        if not _bool(req.query, "supportsAttachments"):
+            body.pop("attachments", None)
+        for key in READ_ONLY_FIELDS:
+            body.pop(key, None)
+        if chosen is not None:
+            body["id"] = chosen
+        made = self.insert(body)
+        self.send_updates.append((made["id"], _one(req.query, "sendUpdates")))
+        return made
 
     def api_patch(self, req: Request, event_id: str) -> dict[str, Any]:
         return self._write(req, event_id, replace=False)
@@ -1413,6 +1437,7 @@ class Emulator:
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Any], frozenset[str]]] = [
             (m, re.compile(p + r"/?"), h, s) for m, p, h, s in [
                 ("GET", _EVENTS, lambda r, c: self._cal(c).api_list(r), CALENDAR_READ),
+                ("POST", _EVENTS, lambda r, c: self._cal(c).api_insert(r), CALENDAR_WRITE),
                 ("GET", _EVENTS + r"/([^/]+)", lambda r, c, e: self._cal(c).api_get(r, e),
                  CALENDAR_READ),
                 ("PATCH", _EVENTS + r"/([^/]+)", lambda r, c, e: self._cal(c).api_patch(r, e),
@@ -1540,6 +1565,12 @@ class Emulator:
             self.faults.append(Fault(method.upper(), re.compile(path_regex), times,
                                      seconds=seconds))
 
+    def drop_reply(self, method: str, path_regex: str, times: int | None = 1) -> None:
+        """Handle the next ``times`` matching requests, then close the connection with no
+        answer (the server did the work; the client never hears of it)."""
+        with self.lock:
+            self.faults.append(Fault(method.upper(), re.compile(path_regex), times, drop=True))
+
     def writes(self) -> list[Request]:
         """The POST/PATCH/PUT/DELETE requests to API paths (not OAuth)."""
         with self.lock:
@@ -1575,11 +1606,13 @@ class Emulator:
         oauth = req.path in ("/token", "/revoke")
         with self.lock:
             self.requests.append(req)
-            fault = next((f for f in self.faults if f.seconds == 0 and f.matches(method,
-                                                                                 req.path)), None)
+            fault = next((f for f in self.faults if f.seconds == 0 and not f.drop
+                          and f.matches(method, req.path)), None)
             delay = next((f for f in self.faults if f.seconds and f.matches(method, req.path)),
                          None)
-            for used in (fault, delay):
+            drop = next((f for f in self.faults if f.drop and f.matches(method, req.path)),
+                        None)
+            for used in (fault, delay, drop):
                 if used is not None and used.times is not None:
                     used.times -= 1
         if delay is not None:
@@ -1602,6 +1635,9 @@ class Emulator:
         except OAuthError as error:
             status, payload = error.code, error.body()
         req.status = status
+        if drop is not None:  # done, but the answer is lost on the way
+            handler.close_connection = True
+            return
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
             self._reply(handler, status, payload, extra)
 

@@ -54,7 +54,7 @@ def test_every_command_is_covered_here():
     names = {" ".join(path) for path, _ in ALL}
     assert names == {"agenda", "auth", "auth google", "auth revoke", "auth status", "demo",
                      "report", "run", "scan", "serve", "service", "service install",
-                     "service uninstall", "status", "suggest", "sync"}
+                     "service uninstall", "status", "suggest", "sync", "book"}
 
 
 @pytest.mark.parametrize("path", [p for p, _ in ALL], ids=[" ".join(p) for p, _ in ALL])
@@ -92,6 +92,7 @@ def _both_ways(config: Path, *command: str, rest: tuple[str, ...] = ()):
     (("report",), ("--now", NOW), 0, "Ana Silva"),
     (("agenda",), ("--now", NOW, "--print"), 0, None),
     (("suggest",), ("--now", NOW, "--json"), 0, '"suggestions"'),
+    (("book",), ("ana@example.com", "--dry-run", "--now", NOW), 1, "pass --ics FILE.ics"),
     (("serve",), (), 2, "the server is off"),
     (("auth", "google"), (), 2, 'no source with type = "google"'),
     (("auth", "revoke"), (), 2, 'no source with type = "google"'),

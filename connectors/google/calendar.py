@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.base import AgendaLink, Interest, InviteChange, ReadResult, file_name
+from connectors.base import AgendaLink, Booking, Interest, InviteChange, ReadResult, file_name
 from connectors.google.api import build_service, execute
 from connectors.google.auth.token import TokenFile
 from connectors.google.errors import GoogleApiError
@@ -169,6 +169,14 @@ class GoogleCalendar:
             if patch is not None:
                 changes.append(patch)
         return changes
+
+    # --- EventBooker ----------------------------------------------------------------
+
+    def book(self, booking: Booking, *, dry_run: bool = False) -> str:
+        """Book a one-off 1:1 (:mod:`connectors.google.booking`), at most once."""
+        from connectors.google.booking import book
+
+        return book(self, booking, dry_run=dry_run)
 
     # --- CalendarSource -------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import click
 
 from daemon.cli.agenda import agenda
 from daemon.cli.auth import auth
+from daemon.cli.book import book
 from daemon.cli.commands import group, handle_errors, load
 from daemon.cli.common import json_option, now_option, scan_and_print
 from daemon.cli.report import report
@@ -67,5 +68,5 @@ def demo(now_text: str, as_json: bool) -> None:
         scan_and_print(loaded, now_text, as_json)
 
 
-for command in (sync, status, run, agenda, serve, report, suggest, service, auth):
+for command in (sync, status, run, agenda, serve, report, suggest, book, service, auth):
     main.add_command(command)

@@ -132,6 +132,7 @@ class GoogleSource(_Section):
     calendar_id: str = Field(default="primary", min_length=1)
     write_back: bool | None = None
     send_updates: Literal["none", "all", "externalOnly"] = "none"
+    book_send_updates: Literal["none", "all", "externalOnly"] = "all"
     token_file: str | None = Field(default=None, min_length=1)
     api_root: str = GOOGLE_API_ROOT
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
