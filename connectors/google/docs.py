@@ -87,6 +87,9 @@ MAX_ALIGN_CELLS = 250_000  # larger differences: difflib's (greedy) matcher
 # What Docs strips from inserted text (tab, newline and vertical tab stay).
 _STRIPPED = re.compile("[\x00-\x08\x0c-\x1f\ue000-\uf8ff]")
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_BOX = re.compile(r"^\[[ \t]*[xX✓✔]?[ \t]*\]")  # a task's box, as the agenda's parser reads it
+_OPEN_ITEM_LINE = re.compile(r"^- \[ \] (?=\S)")  # what cadenced writes as a checklist item
+_UNSET_GLYPH = (None, "", "GLYPH_TYPE_UNSPECIFIED")
 _HEADING_LINE = re.compile(r"^(#{1,6})[ \t]")
 _COMMENT_LINE = re.compile(r"^[ \t]*<!--.*-->[ \t]*$")
 _HEADING_STYLE = re.compile(r"^HEADING_([1-6])$")
@@ -146,17 +149,70 @@ def _label(element: Mapping[str, Any]) -> str:
     return ""
 
 
-def _prefix(paragraph: Mapping[str, Any], text: str) -> str:
-    """What cadenced reads before a paragraph's own text: a list marker for a bullet,
-    hashes for a heading, when the text has none of its own and is not empty."""
+def _lists(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    lists = document.get("lists")
+    if lists is None:  # a Doc read with its tabs: the first tab's lists
+        tabs = document.get("tabs") or [{}]
+        lists = (tabs[0].get("documentTab") or {}).get("lists")
+    return lists or {}
+
+
+def is_checklist(bullet: Mapping[str, Any], lists: Mapping[str, Any]) -> bool:
+    """Whether ``bullet`` (a paragraph's) is an item of a Docs checklist.
+
+    The reply names no kind of list. Each nesting level of a list in ``lists`` names
+    the glyph its bullets show instead: a ``glyphSymbol`` (●, ○, ■ ...) when they are
+    unordered, a ``glyphType`` (DECIMAL, ALPHA ...) when ordered. The levels of a
+    checklist (``BULLET_CHECKBOX``) name neither, since the editor draws the boxes;
+    a glyphType of GLYPH_TYPE_UNSPECIFIED is the same as none. A bullet whose list or
+    level is not in ``lists`` is not taken for a checklist's.
+    """
+    found = lists.get(str(bullet.get("listId") or "")) or {}
+    levels = (found.get("listProperties") or {}).get("nestingLevels") or []
+    level = int(bullet.get("nestingLevel") or 0)
+    if not 0 <= level < len(levels):
+        return False
+    glyph = levels[level] or {}
+    return not glyph.get("glyphSymbol") and glyph.get("glyphType") in _UNSET_GLYPH
+
+
+def is_ticked(paragraph: Mapping[str, Any]) -> bool:
+    """Whether a checklist item reads as ticked: every element of it that shows text
+    (its text runs, and chips) is struck through, and there is one.
+
+    The API does not report a box's tick. Docs strikes the text of an item through
+    when its box is ticked (what its checklists do unless the user turned it off), so
+    the strikethrough is the tick cadenced reads; an item struck through only in part
+    is open.
+    """
+    struck: list[bool] = []
+    for part in paragraph.get("elements") or []:
+        run = part.get("textRun")
+        if run is not None:
+            text, style = str(run.get("content") or ""), run.get("textStyle") or {}
+        else:
+            text = _label(part)
+            chip = part.get("person") or part.get("richLink") or {}
+            style = chip.get("textStyle") or {}
+        if text.strip():
+            struck.append(bool(style.get("strikethrough")))
+    return bool(struck) and all(struck)
+
+
+def _prefix(paragraph: Mapping[str, Any], text: str, lists: Mapping[str, Any]) -> str:
+    """What cadenced reads before a paragraph's own text: a list marker for a bullet
+    (with its box for a checklist item), hashes for a heading, when the text has none
+    of its own and is not empty."""
     if not text.strip():
         return ""
     bullet = paragraph.get("bullet")
     if bullet is not None:
         if _LIST_MARKER.match(text):
             return ""
-        level = int(bullet.get("nestingLevel") or 0)
-        return "  " * max(0, level) + "- "
+        marker = "  " * max(0, int(bullet.get("nestingLevel") or 0)) + "- "
+        if is_checklist(bullet, lists) and not _BOX.match(text):
+            marker += "[x] " if is_ticked(paragraph) else "[ ] "
+        return marker
     style = (paragraph.get("paragraphStyle") or {}).get("namedStyleType") or ""
     heading = _HEADING_STYLE.match(style)
     if heading and not text.lstrip().startswith("#"):
@@ -173,6 +229,7 @@ def extract(document: Mapping[str, Any]) -> Snapshot:
     bulleted: set[int] = set()
     end = BODY_START
     last_newline: int | None = None
+    lists = _lists(document)
     for element in _body(document):
         paragraph = element.get("paragraph")
         if paragraph is None:  # a table, section break or table of contents
@@ -211,7 +268,7 @@ def extract(document: Mapping[str, Any]) -> Snapshot:
         if not para:
             continue
         own = "".join(p[0] for p in para)
-        prefix = _prefix(paragraph, own)
+        prefix = _prefix(paragraph, own, lists)
         line_start = len(chars)
         if paragraph.get("bullet") is not None:
             bulleted.add(line_start)
@@ -362,42 +419,82 @@ def _line_start(text: str, offset: int) -> int:
     return text.rfind("\n", 0, offset) + 1
 
 
-def _style_inserted(at: int, chunk: str, *, bulleted: bool, style: bool) -> list[dict[str, Any]]:
-    """Requests that make the lines of ``chunk``, inserted at ``at``, plain Markdown
-    paragraphs: Docs gives new paragraphs the style (and bullet) of the one they were
-    inserted into, which would read back as different text."""
+def _in_doc(chunk: str) -> tuple[str, tuple[bool, ...]]:
+    """``chunk`` as it goes into the Doc, and which of its lines are checklist items.
+
+    An open action item written from the line's start with text after its box
+    (``- [ ] what``, what cadenced writes for a carried item) goes in as ``what``, to
+    be made a checklist item, whose box reads back as the ``- [ ] `` (see ``_prefix``).
+    Text that would read back otherwise (a list marker or a box of its own) stays as
+    written; so do ticked items, since the API cannot tick a box.
+    """
+    lines: list[str] = []
+    boxes: list[bool] = []
+    for line in _lines(chunk):
+        found = _OPEN_ITEM_LINE.match(line)
+        rest = line[found.end():] if found else ""
+        box = bool(rest.strip()) and not _LIST_MARKER.match(rest) and not _BOX.match(rest)
+        lines.append(rest if box else line)
+        boxes.append(box)
+    return "".join(lines), tuple(boxes)
+
+
+def _style_inserted(at: int, chunk: str, boxes: Sequence[bool], *, bulleted: bool,
+                    style: bool) -> list[dict[str, Any]]:
+    """Requests that make the lines of ``chunk`` (as ``_in_doc`` gives it), inserted at
+    ``at``, plain Markdown paragraphs, and checklist items where ``boxes`` says: Docs
+    gives new paragraphs the style (and bullet) of the one they were inserted into,
+    which would read back as different text."""
     whole = _range(at, at + _utf16(chunk))
     requests: list[dict[str, Any]] = []
     if bulleted:
         requests.append({"deleteParagraphBullets": {"range": whole}})
-    if not style:
-        return requests
-    requests.append({"updateParagraphStyle": {
-        "range": whole, "paragraphStyle": {"namedStyleType": "NORMAL_TEXT"},
-        "fields": "namedStyleType"}})
-    if bulleted:  # Docs keeps a removed bullet's indentation
+    if style:
         requests.append({"updateParagraphStyle": {
-            "range": whole, "paragraphStyle": {}, "fields": "indentStart,indentFirstLine"}})
-    requests.append({"updateTextStyle": {
-        "range": whole, "textStyle": {}, "fields": _TEXT_STYLE_FIELDS}})
+            "range": whole, "paragraphStyle": {"namedStyleType": "NORMAL_TEXT"},
+            "fields": "namedStyleType"}})
+        if bulleted:  # Docs keeps a removed bullet's indentation
+            requests.append({"updateParagraphStyle": {
+                "range": whole, "paragraphStyle": {}, "fields": "indentStart,indentFirstLine"}})
+        requests.append({"updateTextStyle": {
+            "range": whole, "textStyle": {}, "fields": _TEXT_STYLE_FIELDS}})
+    elif any(boxes):  # struck-through text around them would read as ticked
+        requests.append({"updateTextStyle": {
+            "range": whole, "textStyle": {}, "fields": "strikethrough"}})
     pos = at
-    for line in _lines(chunk):
+    run: tuple[int, int] | None = None  # the checklist items in a row so far
+    for line, box in zip(_lines(chunk), boxes, strict=True):
         width = _utf16(line)
         content = line.rstrip("\n")
-        heading = _HEADING_LINE.match(content)
+        if box:
+            run = (run[0] if run else pos, pos + max(1, width - 1))
+            pos += width
+            continue
+        if run:
+            requests.append(_checklist(run))
+            run = None
+        heading = _HEADING_LINE.match(content) if style else None
         if heading:
             requests.append({"updateParagraphStyle": {
                 "range": _range(pos, pos + max(1, width - 1)),
                 "paragraphStyle": {"namedStyleType": f"HEADING_{len(heading.group(1))}"},
                 "fields": "namedStyleType"}})
-        elif _COMMENT_LINE.match(content):
+        elif style and _COMMENT_LINE.match(content):
             requests.append({"updateTextStyle": {
                 "range": _range(pos, pos + _utf16(content)),
                 "textStyle": {"fontSize": {"magnitude": 8, "unit": "PT"},
                               "foregroundColor": _GREY},
                 "fields": "fontSize,foregroundColor"}})
         pos += width
+    if run:
+        requests.append(_checklist(run))
     return requests
+
+
+def _checklist(run: tuple[int, int]) -> dict[str, Any]:
+    """Make the paragraphs of ``run`` a checklist's items (they have no leading tab,
+    which Docs would take for a nesting level and remove)."""
+    return {"createParagraphBullets": {"range": _range(*run), "bulletPreset": "BULLET_CHECKBOX"}}
 
 
 def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str,
@@ -405,6 +502,7 @@ def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str,
     """Replace text ``[start, end)`` (whole lines) by ``chunk`` (whole lines)."""
     text, size = snap.text, len(snap.text)
     requests: list[dict[str, Any]] = []
+    written, boxes = _in_doc(chunk)
 
     def delete(lo: int, hi: int) -> int:
         runs = _runs(snap, lo, hi)
@@ -418,7 +516,7 @@ def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str,
         if chunk:
             deleted = delete(start, end - 1)
             at = snap.starts[end - 1] - deleted
-            insert, region = chunk[:-1], at
+            insert, region = written[:-1], at
         elif start:
             # Only lines go: deleting the newline before them instead would merge the
             # line before into the last paragraph, taking its style; write it anew.
@@ -431,17 +529,17 @@ def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str,
     elif start == end == size:
         # After the last line: before the final newline, as a line break and the text.
         at = snap.starts[size - 1]
-        insert, region = "\n" + chunk[:-1], at + 1
+        insert, region = "\n" + written[:-1], at + 1
         source = _line_start(text, size - 1)
     else:
         deleted = delete(start, end) if end > start else 0
         at = snap.starts[end] - deleted
-        insert, region = chunk, at
+        insert, region = written, at
         source = end
     if insert:
         requests.append({"insertText": {"location": {"index": at}, "text": insert}})
     if chunk:
-        requests += _style_inserted(region, chunk, bulleted=source in snap.bulleted,
+        requests += _style_inserted(region, written, boxes, bulleted=source in snap.bulleted,
                                     style=style)
     return requests
 
