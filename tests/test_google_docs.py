@@ -229,6 +229,98 @@ def test_checklist_forms_cadenced_recognises_as_action_items():
     assert "- [ ] Me: a native checklist item\n" in text and "- a plain bullet\n" in text
 
 
+def checklist_document(*paragraphs, lists=None) -> dict:
+    """A documents.get reply: each paragraph a list of (text, textStyle) runs, or
+    (runs, bullet) with a bullet of its own (default: the checklist "box" at level 0)."""
+    content, at = [{"endIndex": 1, "sectionBreak": {}}], 1
+    for p in paragraphs:
+        runs, bullet = p if isinstance(p, tuple) else (p, {"listId": "box"})
+        elements, start = [], at
+        for text, style in runs:
+            size = len(text.encode("utf-16-le")) // 2
+            if text.startswith("@"):
+                elements.append({"startIndex": at, "endIndex": at + 1, "person": {
+                    "personProperties": {"name": text[1:]}, "textStyle": style}})
+                size = 1
+            else:
+                elements.append({"startIndex": at, "endIndex": at + size,
+                                 "textRun": {"content": text, "textStyle": style}})
+            at += size
+        paragraph = {"elements": elements}
+        if bullet is not None:
+            paragraph["bullet"] = bullet
+        content.append({"startIndex": start, "endIndex": at, "paragraph": paragraph})
+    return {"documentId": "d", "revisionId": "r", "body": {"content": content},
+            "lists": lists if lists is not None else {
+                "box": {"listProperties": {"nestingLevels": [{"glyphFormat": "%0"}] * 9}},
+                "unset": {"listProperties": {"nestingLevels": [
+                    {"glyphType": "GLYPH_TYPE_UNSPECIFIED"}] * 9}},
+                "disc": {"listProperties": {"nestingLevels": [{"glyphSymbol": "●"}] * 9}},
+                "numbered": {"listProperties": {"nestingLevels": [{"glyphType": "DECIMAL"}] * 9}},
+                "mixed": {"listProperties": {"nestingLevels": [{"glyphSymbol": "●"}, {}]}},
+            }}
+
+
+STRUCK, PLAIN = {"strikethrough": True}, {}
+
+
+def test_a_checklist_is_a_list_whose_levels_name_no_glyph():
+    lines = extract(checklist_document(
+        [("box\n", PLAIN)],
+        ([("unspecified type\n", PLAIN)], {"listId": "unset"}),
+        ([("disc\n", PLAIN)], {"listId": "disc"}),
+        ([("numbered\n", PLAIN)], {"listId": "numbered"}),
+        ([("disc level 0\n", PLAIN)], {"listId": "mixed"}),
+        ([("box level 1\n", PLAIN)], {"listId": "mixed", "nestingLevel": 1}),
+        ([("level 9 of 2\n", PLAIN)], {"listId": "mixed", "nestingLevel": 9}),
+        ([("list not in the reply\n", PLAIN)], {"listId": "gone"}),
+    )).text.splitlines()
+    assert lines == ["- [ ] box", "- [ ] unspecified type", "- disc", "- numbered",
+                     "- disc level 0", "  - [ ] box level 1",
+                     "                  - level 9 of 2", "- list not in the reply"]
+
+
+def test_a_checklist_item_is_ticked_when_all_its_text_is_struck_through():
+    lines = extract(checklist_document(
+        [("all struck\n", STRUCK)],
+        [("part ", STRUCK), ("struck\n", PLAIN)],
+        [("struck, its newline not", STRUCK), ("\n", PLAIN)],  # blank runs do not count
+        [("struck, ", STRUCK), (" ", PLAIN), ("a space not\n", STRUCK)],
+        [("ask ", STRUCK), ("@Ada L", STRUCK), ("\n", STRUCK)],  # a chip struck too
+        [("ask ", STRUCK), ("@Ada L", PLAIN), ("\n", STRUCK)],
+        [("[x] typed box, not struck\n", PLAIN)],  # the item's own box is read
+        [("- own marker\n", STRUCK)],  # a list marker of its own: read as it is
+        [("   \n", STRUCK)],  # blank: no box to read
+    )).text.splitlines()
+    assert lines == ["- [x] all struck", "- [ ] part struck", "- [x] struck, its newline not",
+                     "- [x] struck,  a space not", "- [x] ask Ada L", "- [ ] ask Ada L",
+                     "- [x] typed box, not struck", "- own marker", "   "]
+    items = parse("## 2 Nov 2026\n" + "\n".join(lines) + "\n").sections[0].items
+    assert [(i.done, i.text) for i in items][:3] == [
+        (True, "all struck"), (False, "part struck"), (True, "struck, its newline not")]
+
+
+def test_open_items_cadenced_writes_go_in_as_checklist_items_after_the_style_resets():
+    body = Body.of("# Title", "•topic")
+    new = ("# Title\n- [ ] Ada: one 😀\n- [ ] two\n- [x] ticked\n- [ ] - marker\n"
+           "- [ ] three\n  - [ ] nested\n- [ ]\n- topic\n")
+    requests = body.write(new)
+    assert body.snapshot().text == new
+    (insert,) = [r["insertText"]["text"] for r in requests if "insertText" in r]
+    assert insert == ("Ada: one 😀\ntwo\n- [x] ticked\n- [ ] - marker\nthree\n"
+                      "  - [ ] nested\n- [ ]\n")
+    boxes = [r["createParagraphBullets"] for r in requests if "createParagraphBullets" in r]
+    assert [b["bulletPreset"] for b in boxes] == ["BULLET_CHECKBOX"] * 2
+    first = next(r["insertText"]["location"]["index"] for r in requests if "insertText" in r)
+    assert [b["range"] for b in boxes] == [  # "Ada: one 😀" and "two"; then "three"
+        {"startIndex": first, "endIndex": first + 15},
+        {"startIndex": first + 44, "endIndex": first + 49}]
+    order = kinds(requests)
+    assert order.index("createParagraphBullets") > max(
+        i for i, k in enumerate(order) if k in ("updateTextStyle", "updateParagraphStyle",
+                                                "deleteParagraphBullets"))
+
+
 def test_chips_read_as_their_names_and_images_take_room_but_no_text():
     document = {"documentId": "d", "revisionId": "r", "body": {"content": [
         {"endIndex": 1, "sectionBreak": {}},

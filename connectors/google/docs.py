@@ -497,9 +497,13 @@ def _checklist(run: tuple[int, int]) -> dict[str, Any]:
     return {"createParagraphBullets": {"range": _range(*run), "bulletPreset": "BULLET_CHECKBOX"}}
 
 
-def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str,
-                   *, style: bool) -> list[dict[str, Any]]:
-    """Replace text ``[start, end)`` (whole lines) by ``chunk`` (whole lines)."""
+def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str, *, style: bool,
+                   boxed: set[int]) -> list[dict[str, Any]]:
+    """Replace text ``[start, end)`` (whole lines) by ``chunk`` (whole lines).
+
+    ``boxed``: the offsets where an edit after this one (planned, and applied, before
+    it) starts with a checklist item; a line inserted right before one would join it.
+    This edit's start is added when its first line is one."""
     text, size = snap.text, len(snap.text)
     requests: list[dict[str, Any]] = []
     written, boxes = _in_doc(chunk)
@@ -521,7 +525,8 @@ def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str,
             # Only lines go: deleting the newline before them instead would merge the
             # line before into the last paragraph, taking its style; write it anew.
             before = _line_start(text, start - 1)
-            return _edit_requests(snap, before, end, text[before:start], style=style)
+            return _edit_requests(snap, before, end, text[before:start], style=style,
+                                  boxed=boxed)
         else:
             delete(0, end - 1)
             return requests
@@ -539,8 +544,10 @@ def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str,
     if insert:
         requests.append({"insertText": {"location": {"index": at}, "text": insert}})
     if chunk:
-        requests += _style_inserted(region, written, boxes, bulleted=source in snap.bulleted,
-                                    style=style)
+        requests += _style_inserted(region, written, boxes, style=style,
+                                    bulleted=source in snap.bulleted or source in boxed)
+        if boxes[0]:
+            boxed.add(start)
     return requests
 
 
@@ -553,8 +560,9 @@ def plan_requests(snap: Snapshot, new_text: str, *, style: bool = True) -> list[
     # An empty Doc (blank lines at most) gets the whole text in one insert.
     edits = [(0, len(snap.text), new)] if snap.empty else _edits(snap.text, new)
     requests: list[dict[str, Any]] = []
+    boxed: set[int] = set()
     for start, end, chunk in reversed(edits):
-        requests += _edit_requests(snap, start, end, chunk, style=style)
+        requests += _edit_requests(snap, start, end, chunk, style=style, boxed=boxed)
     return requests
 
 
