@@ -18,12 +18,14 @@ The contract of :class:`GoogleDocsAgendaStore`:
   smart links read as their name or title; images, tables, headers, footers and
   footnotes are not read. A soft line break (Shift+Enter) stays a ``\\v`` inside its
   line. An empty Doc reads as no document (None).
-* **Checklists.** What Markdown calls a task is what cadenced recognises as an action
-  item: ``[ ]`` or ``[x]`` typed at the start of a list item, that is, a Docs bullet
-  (``[ ] Ada: send the deck (due 2026-12-01)`` in a bulleted list) or a paragraph
-  that starts with ``- ``. Docs' own checklists (the checkbox bullets) read as plain
-  items, ``- text``: the Docs API does not say whether a box is ticked, so cadenced
-  cannot tell open from done and does not treat them as action items.
+* **Checklists.** An action item is a Markdown task: ``[ ]`` or ``[x]`` at the start
+  of a list item. In a Doc that is ``[ ]``/``[x]`` typed in a bulleted list or after a
+  typed ``- ``, or an item of one of Docs' own checklists (the checkbox bullets of
+  the toolbar, which :func:`is_checklist` tells from other lists by their nesting
+  levels). A checklist item reads as ``- [ ] text``, or as ``- [x] text`` when all of
+  its text is struck through (:func:`is_ticked`): the API does not say whether a box
+  is ticked, but Docs strikes a ticked item through. An item struck through only in
+  part is open; one with a typed box of its own, or a list marker, reads as typed.
 * **write** never re-uploads the document. It diffs the text it read against the new
   text line by line and sends one ``documents.batchUpdate``: ``deleteContentRange`` for
   the lines that went, ``insertText`` for the lines that came, in descending index
@@ -33,7 +35,10 @@ The contract of :class:`GoogleDocsAgendaStore`:
   Lines cadenced did not change are never touched, whoever wrote them. The lines it
   inserts get plain paragraph and text styles (not those of their neighbours),
   ``#``-lines the matching heading style, and its hidden ``<!-- ... -->`` lines small
-  grey text. ``expected=None`` creates the Doc (or fills an empty one), and raises
+  grey text. An open item it writes at a line's start (``- [ ] what``: the items it
+  carries over) goes in as ``what`` in a checklist (``createParagraphBullets`` with
+  ``BULLET_CHECKBOX``), which reads back as the same line; the person ticks its box.
+  ``expected=None`` creates the Doc (or fills an empty one), and raises
   :class:`Conflict` when the person's Doc has text already.
 * Errors: :class:`~daemon.core.errors.NeedsSignIn` and :class:`~daemon.core.errors.GoogleApiError`
   leave as they are; a Doc that disappeared while being written is an
@@ -68,6 +73,8 @@ __all__ = [
     "GoogleDocsAgendaStore",
     "Snapshot",
     "extract",
+    "is_checklist",
+    "is_ticked",
     "normalize",
     "plan_requests",
 ]
