@@ -26,7 +26,8 @@ SUNDAYS = ("2026-11-22T15:00+01:00", "2026-11-29T15:00+01:00", "2026-12-06T15:00
 
 @pytest.fixture
 def week(tmp_path, demo, google):
-    """Runs one sync (with the agenda step) on the next of ``SUNDAYS``; the Doc's id."""
+    """A function that runs one sync (agendas included) on the next of ``SUNDAYS``, or
+    at ``now``, and returns the id of Jonas's Doc."""
     config = parse_config(demo).config
     info = google.issue_token([DRIVE_FILE])
     signed_in = Credentials(info["token"], refresh_token=info["refresh_token"],
@@ -46,13 +47,10 @@ def week(tmp_path, demo, google):
         yield run
 
 
-def index_after(google, doc_id: str, needle: str, nth: int = 1) -> int:
-    """The Doc index just after the ``nth`` ``needle`` in the Doc's own text."""
+def index_after(google, doc_id: str, needle: str) -> int:
+    """The Doc index just after the first ``needle`` in the Doc's own text."""
     text = google.docs.text(doc_id)
-    end = -1
-    for _ in range(nth):
-        end = text.index(needle, end + 1)
-    end += len(needle)
+    end = text.index(needle) + len(needle)
     return 1 + len(text[:end].encode("utf-16-le")) // 2
 
 
