@@ -24,8 +24,9 @@ Google behaviours emulated (and only these; anything else is a 400 or 404):
   client credentials in the form or HTTP Basic.
 - Drive: files with appProperties, a subset of ``q``, ``fields`` selection,
   permissions (the ``sendNotificationEmail`` asked for is recorded).
-- Docs: paragraphs with UTF-16 indices, text and paragraph styles, bullets,
-  ``writeControl.requiredRevisionId``; a batchUpdate applies whole or not at all.
+- Docs: paragraphs with UTF-16 indices, text and paragraph styles, bullets and
+  their lists (checklists among them), ``writeControl.requiredRevisionId``; a
+  batchUpdate applies whole or not at all.
 
 Tests drive it in-process: seed data (``calendar()``, ``drive``, ``docs``), inject
 faults (``fail()``, ``delay()``), and read ``requests`` afterwards. No pytest here;
@@ -1075,6 +1076,7 @@ class Document:
     paragraphs: list[dict[str, Any] | None] = field(
         default_factory=lambda: [{"style": {}, "bullet": None}])
     lists: dict[str, Any] = field(default_factory=dict)
+    presets: dict[str, str] = field(default_factory=dict)  # list id -> its bulletPreset
     revision: str = ""
     revisions: list[str] = field(default_factory=list)
 
@@ -1176,12 +1178,32 @@ class DocsError(Exception):
     """A rejected Docs request (400 INVALID_ARGUMENT)."""
 
 
-BULLET_GLYPHS = {
-    "BULLET_CHECKBOX": {"glyphType": "GLYPH_TYPE_UNSPECIFIED"},
-    "BULLET_DISC_CIRCLE_SQUARE": {"glyphSymbol": "●"},
-    "BULLET_DIAMONDX_ARROW3D_SQUARE": {"glyphSymbol": "❖"},
-    "NUMBERED_DECIMAL_ALPHA_ROMAN": {"glyphType": "DECIMAL", "glyphFormat": "%0."},
-    "NUMBERED_DECIMAL_NESTED": {"glyphType": "DECIMAL", "glyphFormat": "%0."},
+def _levels(*glyphs: dict[str, str]) -> list[dict[str, str]]:
+    """The glyph of each of the nine nesting levels: ``glyphs`` over and over."""
+    return [dict(glyphs[n % len(glyphs)]) for n in range(9)]
+
+
+def _symbols(*symbols: str) -> list[dict[str, str]]:
+    return [dict(g, glyphFormat=f"%{n}") for n, g in
+            enumerate(_levels(*({"glyphSymbol": s} for s in symbols)))]
+
+
+def _numbers(*types: str, nested: bool = False) -> list[dict[str, str]]:
+    return [dict(g, glyphFormat="".join(f"%{k}." for k in range(n + 1)) if nested else f"%{n}.")
+            for n, g in enumerate(_levels(*({"glyphType": t} for t in types)))]
+
+
+# What ``lists[id].listProperties.nestingLevels`` holds for each bulletPreset: an
+# unordered level names its glyphSymbol, an ordered one its glyphType. A checklist
+# (BULLET_CHECKBOX) level names neither: Google's reply leaves both out, which is how
+# a checklist is told from the other lists (its boxes are drawn by the editor, and
+# whether one is ticked is not in the reply at all).
+BULLET_GLYPHS: dict[str, list[dict[str, str]]] = {
+    "BULLET_CHECKBOX": [{} for _ in range(9)],
+    "BULLET_DISC_CIRCLE_SQUARE": _symbols("●", "○", "■"),
+    "BULLET_DIAMONDX_ARROW3D_SQUARE": _symbols("❖", "➢", "■"),
+    "NUMBERED_DECIMAL_ALPHA_ROMAN": _numbers("DECIMAL", "ALPHA", "ROMAN"),
+    "NUMBERED_DECIMAL_NESTED": _numbers("DECIMAL", nested=True),
 }
 
 
@@ -1191,8 +1213,14 @@ class Docs:
     Emulated: UTF-16 indices (the body starts at 1 after the section break; every
     paragraph ends with "\\n"; an emoji outside the BMP takes two), insertText at
     ``location.index`` or ``endOfSegmentLocation``, deleteContentRange (not the final
-    newline), updateTextStyle / updateParagraphStyle with ``fields`` masks,
-    createParagraphBullets / deleteParagraphBullets. A batchUpdate is atomic and
+    newline), updateTextStyle / updateParagraphStyle with ``fields`` masks (a text
+    style, strikethrough included, shows as the runs of ``textRun.textStyle``),
+    createParagraphBullets (the bulletPreset's nesting levels in ``lists``; each
+    paragraph's leading tabs are its nesting level and are removed; paragraphs right
+    after a list of the same preset join that list) / deleteParagraphBullets. A
+    checklist is a list whose levels have neither glyphSymbol nor glyphType (see
+    ``BULLET_GLYPHS``); ticking one in the editor strikes its text through, which is
+    what :meth:`human_tick` does. A batchUpdate is atomic and
     makes a new revisionId; ``writeControl.requiredRevisionId`` other than the
     current revision is a 400 mentioning the revision. Only the body segment.
     Test helpers edit "as a human" and also make a new revision.
@@ -1244,6 +1272,23 @@ class Docs:
         self._human(doc_id, {"createParagraphBullets": {
             "range": {"startIndex": start, "endIndex": end}, "bulletPreset": preset}})
 
+    def human_style(self, doc_id: str, start: int, end: int, **style: Any) -> None:
+        """A human formatting ``[start, end)``: ``strikethrough=True``, ``bold=True``..."""
+        self._human(doc_id, {"updateTextStyle": {
+            "range": {"startIndex": start, "endIndex": end}, "textStyle": style,
+            "fields": ",".join(style)}})
+
+    def human_tick(self, doc_id: str, index: int, ticked: bool = True) -> None:
+        """A human ticking (or unticking) the checklist item at ``index``: Docs strikes
+        the paragraph's text through (or no longer)."""
+        with self.emulator.lock:
+            doc = self.documents[doc_id]
+            at = doc.offset(index, "human_tick")
+            start, end = next((s, e) for s, e in doc.paragraph_spans() if s <= at < e)
+            first = 1 + sum(_u16(c) for c in doc.chars[:start])
+            last = first + sum(_u16(c) for c in doc.chars[start:end])
+            self.human_style(doc_id, first, last, strikethrough=ticked)
+
     def _human(self, doc_id: str, request: dict[str, Any]) -> None:
         with self.emulator.lock:
             try:
@@ -1285,8 +1330,8 @@ class Docs:
         work = copy.deepcopy(doc)
         replies = [self._one(work, i, r) for i, r in enumerate(requests)]
         work.revision, work.revisions = doc.revision, doc.revisions
-        doc.chars, doc.styles, doc.paragraphs, doc.lists = (
-            work.chars, work.styles, work.paragraphs, work.lists)
+        doc.chars, doc.styles, doc.paragraphs, doc.lists, doc.presets = (
+            work.chars, work.styles, work.paragraphs, work.lists, work.presets)
         self._new_revision(doc)
         return replies
 
@@ -1340,24 +1385,38 @@ class Docs:
                 for ps, pe in doc.paragraph_spans():
                     if ps < end and pe > start:
                         apply(doc.paragraphs[pe - 1]["style"])
-        elif kind in ("createParagraphBullets", "deleteParagraphBullets"):
+        elif kind == "createParagraphBullets":
+            preset = spec.get("bulletPreset")
+            if preset not in BULLET_GLYPHS:
+                raise DocsError(f"{what}: unknown bulletPreset {preset}")
             start, end = doc.span(spec.get("range") or {}, what, final_newline=True)
-            bullet = None
-            if kind == "createParagraphBullets":
-                preset = spec.get("bulletPreset")
-                if preset not in BULLET_GLYPHS:
-                    raise DocsError(f"{what}: unknown bulletPreset {preset}")
+            spans = [(ps, pe) for ps, pe in doc.paragraph_spans() if ps < end and pe > start]
+            before = doc.paragraphs[spans[0][0] - 1] if spans[0][0] else None
+            joined = (before or {}).get("bullet") or {}
+            list_id = joined.get("listId")
+            if doc.presets.get(list_id) != preset:
                 list_id = "kix." + secrets.token_hex(6)
-                level = {"bulletAlignment": "START", "startNumber": 1,
-                         "textStyle": {"underline": False}, **BULLET_GLYPHS[preset]}
+                doc.presets[list_id] = preset
                 doc.lists[list_id] = {"listProperties": {"nestingLevels": [
-                    dict(level, indentFirstLine={"magnitude": 18 + 36 * n, "unit": "PT"},
+                    dict(bulletAlignment="START", startNumber=1,
+                         textStyle={"underline": False}, **glyph,
+                         indentFirstLine={"magnitude": 18 + 36 * n, "unit": "PT"},
                          indentStart={"magnitude": 36 + 36 * n, "unit": "PT"})
-                    for n in range(9)]}}
-                bullet = {"listId": list_id, "textStyle": {"underline": False}}
+                    for n, glyph in enumerate(BULLET_GLYPHS[preset])]}}
+            for ps, pe in reversed(spans):  # the leading tabs: the level, then removed
+                tabs = 0
+                while doc.chars[ps + tabs] == "\t":
+                    tabs += 1
+                bullet: dict[str, Any] = {"listId": list_id, "textStyle": {"underline": False}}
+                if tabs:
+                    bullet["nestingLevel"] = min(tabs, 8)
+                doc.paragraphs[pe - 1]["bullet"] = bullet
+                doc.delete(ps, ps + tabs)
+        elif kind == "deleteParagraphBullets":
+            start, end = doc.span(spec.get("range") or {}, what, final_newline=True)
             for ps, pe in doc.paragraph_spans():
                 if ps < end and pe > start:
-                    doc.paragraphs[pe - 1]["bullet"] = copy.deepcopy(bullet)
+                    doc.paragraphs[pe - 1]["bullet"] = None
         else:
             raise DocsError(f"Invalid requests[{i}]: {kind} is not supported by the emulator")
         return {}

@@ -124,6 +124,13 @@ class Body:
     def deleteParagraphBullets(self, range):
         for props in self._each_paragraph(range):
             props.pop("bullet", None)
+            props.pop("checkbox", None)
+
+    def createParagraphBullets(self, range, bulletPreset):
+        for props in self._each_paragraph(range):
+            props["bullet"] = 0
+            if bulletPreset == "BULLET_CHECKBOX":
+                props["checkbox"] = True
 
     def updateParagraphStyle(self, range, paragraphStyle, fields):
         for props in self._each_paragraph(range):
@@ -145,12 +152,15 @@ class Body:
                 "paragraphStyle": {"namedStyleType": props.get("style", "NORMAL_TEXT")},
             }
             if "bullet" in props:
-                paragraph["bullet"] = {"listId": "kix.1"}
+                paragraph["bullet"] = {"listId": "kix.box" if props.get("checkbox") else "kix.1"}
                 if props["bullet"]:
                     paragraph["bullet"]["nestingLevel"] = props["bullet"]
             content.append({"startIndex": start, "endIndex": end, "paragraph": paragraph})
         return {"documentId": "doc1", "revisionId": f"r{self.revision}",
-                "body": {"content": content}}
+                "body": {"content": content}, "lists": {
+                    "kix.1": {"listProperties": {"nestingLevels": [
+                        {"glyphSymbol": "●", "glyphFormat": f"%{n}"} for n in range(9)]}},
+                    "kix.box": {"listProperties": {"nestingLevels": [{}] * 9}}}}
 
     def snapshot(self) -> Snapshot:
         return extract(self.document())
@@ -205,16 +215,110 @@ def test_checklist_forms_cadenced_recognises_as_action_items():
         "•[ ] Ada: send the deck (due 2026-12-01)",  # typed [ ] in a Docs bullet
         "•[x] Ada: book the room",  # typed [x] in a Docs bullet
         "- [ ] Jonas: typed as Markdown",  # "- [ ]" typed in a plain paragraph
-        ("a native checkbox item\n", {"bullet": 0}),  # Docs' checklist: a plain item
+        ("Me: a native checklist item\n", {"bullet": 0, "checkbox": True}),  # Docs' own
         "[ ] not in a list",
+        "•a plain bullet",
     ).snapshot().text
     items = parse(text).sections[0].items
     assert [(i.done, i.owner, i.text, str(i.due)) for i in items] == [
         (False, "Ada", "send the deck", "2026-12-01"),
         (True, "Ada", "book the room", "None"),
         (False, "Jonas", "typed as Markdown", "None"),
+        (False, "Me", "a native checklist item", "None"),
     ]
-    assert "- a native checkbox item\n" in text
+    assert "- [ ] Me: a native checklist item\n" in text and "- a plain bullet\n" in text
+
+
+def checklist_document(*paragraphs, lists=None) -> dict:
+    """A documents.get reply: each paragraph a list of (text, textStyle) runs, or
+    (runs, bullet) with a bullet of its own (default: the checklist "box" at level 0)."""
+    content, at = [{"endIndex": 1, "sectionBreak": {}}], 1
+    for p in paragraphs:
+        runs, bullet = p if isinstance(p, tuple) else (p, {"listId": "box"})
+        elements, start = [], at
+        for text, style in runs:
+            size = len(text.encode("utf-16-le")) // 2
+            if text.startswith("@"):
+                elements.append({"startIndex": at, "endIndex": at + 1, "person": {
+                    "personProperties": {"name": text[1:]}, "textStyle": style}})
+                size = 1
+            else:
+                elements.append({"startIndex": at, "endIndex": at + size,
+                                 "textRun": {"content": text, "textStyle": style}})
+            at += size
+        paragraph = {"elements": elements}
+        if bullet is not None:
+            paragraph["bullet"] = bullet
+        content.append({"startIndex": start, "endIndex": at, "paragraph": paragraph})
+    return {"documentId": "d", "revisionId": "r", "body": {"content": content},
+            "lists": lists if lists is not None else {
+                "box": {"listProperties": {"nestingLevels": [{"glyphFormat": "%0"}] * 9}},
+                "unset": {"listProperties": {"nestingLevels": [
+                    {"glyphType": "GLYPH_TYPE_UNSPECIFIED"}] * 9}},
+                "disc": {"listProperties": {"nestingLevels": [{"glyphSymbol": "●"}] * 9}},
+                "numbered": {"listProperties": {"nestingLevels": [{"glyphType": "DECIMAL"}] * 9}},
+                "mixed": {"listProperties": {"nestingLevels": [{"glyphSymbol": "●"}, {}]}},
+            }}
+
+
+STRUCK, PLAIN = {"strikethrough": True}, {}
+
+
+def test_a_checklist_is_a_list_whose_levels_name_no_glyph():
+    lines = extract(checklist_document(
+        [("box\n", PLAIN)],
+        ([("unspecified type\n", PLAIN)], {"listId": "unset"}),
+        ([("disc\n", PLAIN)], {"listId": "disc"}),
+        ([("numbered\n", PLAIN)], {"listId": "numbered"}),
+        ([("disc level 0\n", PLAIN)], {"listId": "mixed"}),
+        ([("box level 1\n", PLAIN)], {"listId": "mixed", "nestingLevel": 1}),
+        ([("level 9 of 2\n", PLAIN)], {"listId": "mixed", "nestingLevel": 9}),
+        ([("list not in the reply\n", PLAIN)], {"listId": "gone"}),
+    )).text.splitlines()
+    assert lines == ["- [ ] box", "- [ ] unspecified type", "- disc", "- numbered",
+                     "- disc level 0", "  - [ ] box level 1",
+                     "                  - level 9 of 2", "- list not in the reply"]
+
+
+def test_a_checklist_item_is_ticked_when_all_its_text_is_struck_through():
+    lines = extract(checklist_document(
+        [("all struck\n", STRUCK)],
+        [("part ", STRUCK), ("struck\n", PLAIN)],
+        [("struck, its newline not", STRUCK), ("\n", PLAIN)],  # blank runs do not count
+        [("struck, ", STRUCK), (" ", PLAIN), ("a space not\n", STRUCK)],
+        [("ask ", STRUCK), ("@Ada L", STRUCK), ("\n", STRUCK)],  # a chip struck too
+        [("ask ", STRUCK), ("@Ada L", PLAIN), ("\n", STRUCK)],
+        [("[x] typed box, not struck\n", PLAIN)],  # the item's own box is read
+        [("- own marker\n", STRUCK)],  # a list marker of its own: read as it is
+        [("   \n", STRUCK)],  # blank: no box to read
+    )).text.splitlines()
+    assert lines == ["- [x] all struck", "- [ ] part struck", "- [x] struck, its newline not",
+                     "- [x] struck,  a space not", "- [x] ask Ada L", "- [ ] ask Ada L",
+                     "- [x] typed box, not struck", "- own marker", "   "]
+    items = parse("## 2 Nov 2026\n" + "\n".join(lines) + "\n").sections[0].items
+    assert [(i.done, i.text) for i in items][:3] == [
+        (True, "all struck"), (False, "part struck"), (True, "struck, its newline not")]
+
+
+def test_open_items_cadenced_writes_go_in_as_checklist_items_after_the_style_resets():
+    body = Body.of("# Title", "•topic")
+    new = ("# Title\n- [ ] Ada: one 😀\n- [ ] two\n- [x] ticked\n- [ ] - marker\n"
+           "- [ ] three\n  - [ ] nested\n- [ ]\n- topic\n")
+    requests = body.write(new)
+    assert body.snapshot().text == new
+    (insert,) = [r["insertText"]["text"] for r in requests if "insertText" in r]
+    assert insert == ("Ada: one 😀\ntwo\n- [x] ticked\n- [ ] - marker\nthree\n"
+                      "  - [ ] nested\n- [ ]\n")
+    boxes = [r["createParagraphBullets"] for r in requests if "createParagraphBullets" in r]
+    assert [b["bulletPreset"] for b in boxes] == ["BULLET_CHECKBOX"] * 2
+    first = next(r["insertText"]["location"]["index"] for r in requests if "insertText" in r)
+    assert [b["range"] for b in boxes] == [  # "Ada: one 😀" and "two"; then "three"
+        {"startIndex": first, "endIndex": first + 15},
+        {"startIndex": first + 44, "endIndex": first + 49}]
+    order = kinds(requests)
+    assert order.index("createParagraphBullets") > max(
+        i for i, k in enumerate(order) if k in ("updateTextStyle", "updateParagraphStyle",
+                                                "deleteParagraphBullets"))
 
 
 def test_chips_read_as_their_names_and_images_take_room_but_no_text():
@@ -336,14 +440,15 @@ def test_nothing_changed_plans_nothing():
 
 
 LINES = st.sampled_from(["", "a", "- b", "## H", "😀 c", "x 𝄞", "<!-- cadenced:next -->",
-                         "[ ] Ada: d", "   ", "e\x0bf"])
+                         "[ ] Ada: d", "   ", "e\x0bf", "- [ ] Ada: g 😀", "- [ ] - h"])
 
 
 @settings(max_examples=300, deadline=None)
-@given(old=st.lists(st.tuples(LINES, st.sampled_from([None, 0, 1])), max_size=8),
+@given(old=st.lists(st.tuples(LINES, st.sampled_from([None, 0, 1, "box"])), max_size=8),
        new=st.lists(LINES, max_size=10))
 def test_any_line_edit_reads_back_as_the_new_text(old, new):
-    body = Body([(t + "\n", {} if b is None else {"bullet": b}) for t, b in old])
+    body = Body([(t + "\n", {} if b is None else {"bullet": 0, "checkbox": True} if b == "box"
+                  else {"bullet": b}) for t, b in old])
     before = body.snapshot()
     text = "".join(line + "\n" for line in new)
     requests = body.write(text)
@@ -539,7 +644,7 @@ def test_a_sign_in_without_drive_access_is_an_error_naming_the_source(google):
     assert raised.value.status == 403 and "cadenced auth google --source work" in raised.value.hint
 
 
-def test_action_items_typed_in_bullets_are_read_and_native_checkboxes_are_plain_items(google):
+def test_action_items_typed_in_bullets_and_native_checklist_items_are_read(google):
     store = docs_store(google)
     with_retry(store, ADA, adding(meeting(16)))
     doc_id = only_doc(google)
@@ -551,10 +656,11 @@ def test_action_items_typed_in_bullets_are_read_and_native_checkboxes_are_plain_
     google.docs.human_insert(doc_id, native, "book a room\n")
     google.docs.human_bullets(doc_id, native, native + 3, checkbox=True)
     text = store.read(ADA).text
-    assert "- [ ] Ada: thing (due 2026-12-01)\n- [x] Me: done one\n- book a room\n" in text
+    assert "- [ ] Ada: thing (due 2026-12-01)\n- [x] Me: done one\n- [ ] book a room\n" in text
     items = parse(text).sections[0].items
     assert [(i.done, i.owner, i.text, str(i.due)) for i in items] == [
-        (False, "Ada", "thing", "2026-12-01"), (True, "Me", "done one", "None")]
+        (False, "Ada", "thing", "2026-12-01"), (True, "Me", "done one", "None"),
+        (False, None, "book a room", "None")]
 
 
 def test_two_runs_and_two_stores_make_one_doc(google):

@@ -404,11 +404,64 @@ def test_docs_bullets_by_a_human(google):
     paragraphs = [c["paragraph"] for c in got["body"]["content"][1:]]
     assert [("bullet" in p) for p in paragraphs] == [True, True, False]
     list_id = paragraphs[0]["bullet"]["listId"]
-    assert got["lists"][list_id]["listProperties"]["nestingLevels"][0]["glyphType"] \
-        == "GLYPH_TYPE_UNSPECIFIED"
+    levels = got["lists"][list_id]["listProperties"]["nestingLevels"]
+    assert len(levels) == 9  # a checklist: no level names a glyph
+    assert not any("glyphType" in level or "glyphSymbol" in level for level in levels)
     google.docs.human_insert(doc_id, 4, "\nnew")  # splits a bulleted paragraph
     assert google.docs.text(doc_id) == "one\nnew\ntwo\nthree\n"
     got = google.docs.document(doc_id)
     assert [("bullet" in c["paragraph"]) for c in got["body"]["content"][1:]] \
         == [True, True, True, False]
     assert google.drive.files[doc_id]["mimeType"] == "application/vnd.google-apps.document"
+
+
+def test_docs_create_paragraph_bullets_as_the_reference_describes(google):
+    doc_id = google.docs.create("Notes", "a\n\tb\n\t\tc\nplain\nd\ne")
+    docs = service(google, "docs").documents()
+
+    def batch(*requests):
+        docs.batchUpdate(documentId=doc_id, body={"requests": list(requests)}).execute()
+        got = docs.get(documentId=doc_id).execute()
+        return [c["paragraph"] for c in got["body"]["content"][1:]], got["lists"]
+
+    paragraphs, lists = batch({"createParagraphBullets": {
+        "range": {"startIndex": 1, "endIndex": 8}, "bulletPreset": "BULLET_DISC_CIRCLE_SQUARE"}})
+    assert google.docs.text(doc_id) == "a\nb\nc\nplain\nd\ne\n"  # the tabs: levels, removed
+    assert [p["bullet"].get("nestingLevel", 0) for p in paragraphs[:3]] == [0, 1, 2]
+    (disc,) = {p["bullet"]["listId"] for p in paragraphs[:3]}
+    assert [level["glyphSymbol"] for level in
+            lists[disc]["listProperties"]["nestingLevels"][:3]] == ["●", "○", "■"]
+    # "d" right after the plain paragraph, then "e" after the checklist item "d" is in
+    paragraphs, lists = batch(
+        {"createParagraphBullets": {"range": {"startIndex": 13, "endIndex": 14},
+                                    "bulletPreset": "BULLET_CHECKBOX"}},
+        {"createParagraphBullets": {"range": {"startIndex": 15, "endIndex": 16},
+                                    "bulletPreset": "BULLET_CHECKBOX"}},
+        {"createParagraphBullets": {"range": {"startIndex": 7, "endIndex": 12},
+                                    "bulletPreset": "NUMBERED_DECIMAL_ALPHA_ROMAN"}})
+    d, e = paragraphs[4]["bullet"]["listId"], paragraphs[5]["bullet"]["listId"]
+    assert d == e != disc  # joined the list before it: same preset
+    assert "bullet" in paragraphs[3] and paragraphs[3]["bullet"]["listId"] not in (d, disc)
+    assert lists[paragraphs[3]["bullet"]["listId"]]["listProperties"]["nestingLevels"][0][
+        "glyphType"] == "DECIMAL"
+    assert not any("glyphType" in level or "glyphSymbol" in level
+                   for level in lists[d]["listProperties"]["nestingLevels"])
+
+
+def test_docs_strikethrough_shows_as_text_runs(google):
+    doc_id = google.docs.create("Notes", "send the deck\nnext\n")
+    google.docs.human_style(doc_id, 6, 9, strikethrough=True)
+    got = service(google, "docs").documents().get(documentId=doc_id).execute()
+    runs = [(e["textRun"]["content"], e["textRun"]["textStyle"].get("strikethrough", False))
+            for e in got["body"]["content"][1]["paragraph"]["elements"]]
+    assert runs == [("send ", False), ("the", True), (" deck\n", False)]
+    google.docs.human_tick(doc_id, 3)  # the whole paragraph, its newline too
+    got = service(google, "docs").documents().get(documentId=doc_id).execute()
+    (run,) = got["body"]["content"][1]["paragraph"]["elements"]
+    assert run["textRun"] == {"content": "send the deck\n", "textStyle": {"strikethrough": True}}
+    google.docs.human_tick(doc_id, 3, ticked=False)
+    got = google.docs.document(doc_id)
+    assert got["body"]["content"][1]["paragraph"]["elements"][0]["textRun"]["textStyle"] \
+        == {"strikethrough": False}
+    assert "strikethrough" not in got["body"]["content"][2]["paragraph"]["elements"][0][
+        "textRun"]["textStyle"]

@@ -18,12 +18,14 @@ The contract of :class:`GoogleDocsAgendaStore`:
   smart links read as their name or title; images, tables, headers, footers and
   footnotes are not read. A soft line break (Shift+Enter) stays a ``\\v`` inside its
   line. An empty Doc reads as no document (None).
-* **Checklists.** What Markdown calls a task is what cadenced recognises as an action
-  item: ``[ ]`` or ``[x]`` typed at the start of a list item, that is, a Docs bullet
-  (``[ ] Ada: send the deck (due 2026-12-01)`` in a bulleted list) or a paragraph
-  that starts with ``- ``. Docs' own checklists (the checkbox bullets) read as plain
-  items, ``- text``: the Docs API does not say whether a box is ticked, so cadenced
-  cannot tell open from done and does not treat them as action items.
+* **Checklists.** An action item is a Markdown task: ``[ ]`` or ``[x]`` at the start
+  of a list item. In a Doc that is ``[ ]``/``[x]`` typed in a bulleted list or after a
+  typed ``- ``, or an item of one of Docs' own checklists (the checkbox bullets of
+  the toolbar, which :func:`is_checklist` tells from other lists by their nesting
+  levels). A checklist item reads as ``- [ ] text``, or as ``- [x] text`` when all of
+  its text is struck through (:func:`is_ticked`): the API does not say whether a box
+  is ticked, but Docs strikes a ticked item through. An item struck through only in
+  part is open; one with a typed box of its own, or a list marker, reads as typed.
 * **write** never re-uploads the document. It diffs the text it read against the new
   text line by line and sends one ``documents.batchUpdate``: ``deleteContentRange`` for
   the lines that went, ``insertText`` for the lines that came, in descending index
@@ -33,7 +35,10 @@ The contract of :class:`GoogleDocsAgendaStore`:
   Lines cadenced did not change are never touched, whoever wrote them. The lines it
   inserts get plain paragraph and text styles (not those of their neighbours),
   ``#``-lines the matching heading style, and its hidden ``<!-- ... -->`` lines small
-  grey text. ``expected=None`` creates the Doc (or fills an empty one), and raises
+  grey text. An open item it writes at a line's start (``- [ ] what``: the items it
+  carries over) goes in as ``what`` in a checklist (``createParagraphBullets`` with
+  ``BULLET_CHECKBOX``), which reads back as the same line; the person ticks its box.
+  ``expected=None`` creates the Doc (or fills an empty one), and raises
   :class:`Conflict` when the person's Doc has text already.
 * Errors: :class:`~daemon.core.errors.NeedsSignIn` and :class:`~daemon.core.errors.GoogleApiError`
   leave as they are; a Doc that disappeared while being written is an
@@ -68,6 +73,8 @@ __all__ = [
     "GoogleDocsAgendaStore",
     "Snapshot",
     "extract",
+    "is_checklist",
+    "is_ticked",
     "normalize",
     "plan_requests",
 ]
@@ -87,6 +94,9 @@ MAX_ALIGN_CELLS = 250_000  # larger differences: difflib's (greedy) matcher
 # What Docs strips from inserted text (tab, newline and vertical tab stay).
 _STRIPPED = re.compile("[\x00-\x08\x0c-\x1f\ue000-\uf8ff]")
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_BOX = re.compile(r"^\[[ \t]*[xX✓✔]?[ \t]*\]")  # a task's box, as the agenda's parser reads it
+_OPEN_ITEM_LINE = re.compile(r"^- \[ \] (?=\S)")  # what cadenced writes as a checklist item
+_UNSET_GLYPH = (None, "", "GLYPH_TYPE_UNSPECIFIED")
 _HEADING_LINE = re.compile(r"^(#{1,6})[ \t]")
 _COMMENT_LINE = re.compile(r"^[ \t]*<!--.*-->[ \t]*$")
 _HEADING_STYLE = re.compile(r"^HEADING_([1-6])$")
@@ -146,17 +156,70 @@ def _label(element: Mapping[str, Any]) -> str:
     return ""
 
 
-def _prefix(paragraph: Mapping[str, Any], text: str) -> str:
-    """What cadenced reads before a paragraph's own text: a list marker for a bullet,
-    hashes for a heading, when the text has none of its own and is not empty."""
+def _lists(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    lists = document.get("lists")
+    if lists is None:  # a Doc read with its tabs: the first tab's lists
+        tabs = document.get("tabs") or [{}]
+        lists = (tabs[0].get("documentTab") or {}).get("lists")
+    return lists or {}
+
+
+def is_checklist(bullet: Mapping[str, Any], lists: Mapping[str, Any]) -> bool:
+    """Whether ``bullet`` (a paragraph's) is an item of a Docs checklist.
+
+    The reply names no kind of list. Each nesting level of a list in ``lists`` names
+    the glyph its bullets show instead: a ``glyphSymbol`` (●, ○, ■ ...) when they are
+    unordered, a ``glyphType`` (DECIMAL, ALPHA ...) when ordered. The levels of a
+    checklist (``BULLET_CHECKBOX``) name neither, since the editor draws the boxes;
+    a glyphType of GLYPH_TYPE_UNSPECIFIED is the same as none. A bullet whose list or
+    level is not in ``lists`` is not taken for a checklist's.
+    """
+    found = lists.get(str(bullet.get("listId") or "")) or {}
+    levels = (found.get("listProperties") or {}).get("nestingLevels") or []
+    level = int(bullet.get("nestingLevel") or 0)
+    if not 0 <= level < len(levels):
+        return False
+    glyph = levels[level] or {}
+    return not glyph.get("glyphSymbol") and glyph.get("glyphType") in _UNSET_GLYPH
+
+
+def is_ticked(paragraph: Mapping[str, Any]) -> bool:
+    """Whether a checklist item reads as ticked: every element of it that shows text
+    (its text runs, and chips) is struck through, and there is one.
+
+    The API does not report a box's tick. Docs strikes the text of an item through
+    when its box is ticked (what its checklists do unless the user turned it off), so
+    the strikethrough is the tick cadenced reads; an item struck through only in part
+    is open.
+    """
+    struck: list[bool] = []
+    for part in paragraph.get("elements") or []:
+        run = part.get("textRun")
+        if run is not None:
+            text, style = str(run.get("content") or ""), run.get("textStyle") or {}
+        else:
+            text = _label(part)
+            chip = part.get("person") or part.get("richLink") or {}
+            style = chip.get("textStyle") or {}
+        if text.strip():
+            struck.append(bool(style.get("strikethrough")))
+    return bool(struck) and all(struck)
+
+
+def _prefix(paragraph: Mapping[str, Any], text: str, lists: Mapping[str, Any]) -> str:
+    """What cadenced reads before a paragraph's own text: a list marker for a bullet
+    (with its box for a checklist item), hashes for a heading, when the text has none
+    of its own and is not empty."""
     if not text.strip():
         return ""
     bullet = paragraph.get("bullet")
     if bullet is not None:
         if _LIST_MARKER.match(text):
             return ""
-        level = int(bullet.get("nestingLevel") or 0)
-        return "  " * max(0, level) + "- "
+        marker = "  " * max(0, int(bullet.get("nestingLevel") or 0)) + "- "
+        if is_checklist(bullet, lists) and not _BOX.match(text):
+            marker += "[x] " if is_ticked(paragraph) else "[ ] "
+        return marker
     style = (paragraph.get("paragraphStyle") or {}).get("namedStyleType") or ""
     heading = _HEADING_STYLE.match(style)
     if heading and not text.lstrip().startswith("#"):
@@ -173,6 +236,7 @@ def extract(document: Mapping[str, Any]) -> Snapshot:
     bulleted: set[int] = set()
     end = BODY_START
     last_newline: int | None = None
+    lists = _lists(document)
     for element in _body(document):
         paragraph = element.get("paragraph")
         if paragraph is None:  # a table, section break or table of contents
@@ -211,7 +275,7 @@ def extract(document: Mapping[str, Any]) -> Snapshot:
         if not para:
             continue
         own = "".join(p[0] for p in para)
-        prefix = _prefix(paragraph, own)
+        prefix = _prefix(paragraph, own, lists)
         line_start = len(chars)
         if paragraph.get("bullet") is not None:
             bulleted.add(line_start)
@@ -362,49 +426,94 @@ def _line_start(text: str, offset: int) -> int:
     return text.rfind("\n", 0, offset) + 1
 
 
-def _style_inserted(at: int, chunk: str, *, bulleted: bool, style: bool) -> list[dict[str, Any]]:
-    """Requests that make the lines of ``chunk``, inserted at ``at``, plain Markdown
-    paragraphs: Docs gives new paragraphs the style (and bullet) of the one they were
-    inserted into, which would read back as different text."""
+def _in_doc(chunk: str) -> tuple[str, tuple[bool, ...]]:
+    """``chunk`` as it goes into the Doc, and which of its lines are checklist items.
+
+    An open action item written from the line's start with text after its box
+    (``- [ ] what``, what cadenced writes for a carried item) goes in as ``what``, to
+    be made a checklist item, whose box reads back as the ``- [ ] `` (see ``_prefix``).
+    Text that would read back otherwise (a list marker or a box of its own) stays as
+    written; so do ticked items, since the API cannot tick a box.
+    """
+    lines: list[str] = []
+    boxes: list[bool] = []
+    for line in _lines(chunk):
+        found = _OPEN_ITEM_LINE.match(line)
+        rest = line[found.end():] if found else ""
+        box = bool(rest.strip()) and not _LIST_MARKER.match(rest) and not _BOX.match(rest)
+        lines.append(rest if box else line)
+        boxes.append(box)
+    return "".join(lines), tuple(boxes)
+
+
+def _style_inserted(at: int, chunk: str, boxes: Sequence[bool], *, bulleted: bool,
+                    style: bool) -> list[dict[str, Any]]:
+    """Requests that make the lines of ``chunk`` (as ``_in_doc`` gives it), inserted at
+    ``at``, plain Markdown paragraphs, and checklist items where ``boxes`` says: Docs
+    gives new paragraphs the style (and bullet) of the one they were inserted into,
+    which would read back as different text."""
     whole = _range(at, at + _utf16(chunk))
     requests: list[dict[str, Any]] = []
     if bulleted:
         requests.append({"deleteParagraphBullets": {"range": whole}})
-    if not style:
-        return requests
-    requests.append({"updateParagraphStyle": {
-        "range": whole, "paragraphStyle": {"namedStyleType": "NORMAL_TEXT"},
-        "fields": "namedStyleType"}})
-    if bulleted:  # Docs keeps a removed bullet's indentation
+    if style:
         requests.append({"updateParagraphStyle": {
-            "range": whole, "paragraphStyle": {}, "fields": "indentStart,indentFirstLine"}})
-    requests.append({"updateTextStyle": {
-        "range": whole, "textStyle": {}, "fields": _TEXT_STYLE_FIELDS}})
+            "range": whole, "paragraphStyle": {"namedStyleType": "NORMAL_TEXT"},
+            "fields": "namedStyleType"}})
+        if bulleted:  # Docs keeps a removed bullet's indentation
+            requests.append({"updateParagraphStyle": {
+                "range": whole, "paragraphStyle": {}, "fields": "indentStart,indentFirstLine"}})
+        requests.append({"updateTextStyle": {
+            "range": whole, "textStyle": {}, "fields": _TEXT_STYLE_FIELDS}})
+    elif any(boxes):  # struck-through text around them would read as ticked
+        requests.append({"updateTextStyle": {
+            "range": whole, "textStyle": {}, "fields": "strikethrough"}})
     pos = at
-    for line in _lines(chunk):
+    run: tuple[int, int] | None = None  # the checklist items in a row so far
+    for line, box in zip(_lines(chunk), boxes, strict=True):
         width = _utf16(line)
         content = line.rstrip("\n")
-        heading = _HEADING_LINE.match(content)
+        if box:
+            run = (run[0] if run else pos, pos + max(1, width - 1))
+            pos += width
+            continue
+        if run:
+            requests.append(_checklist(run))
+            run = None
+        heading = _HEADING_LINE.match(content) if style else None
         if heading:
             requests.append({"updateParagraphStyle": {
                 "range": _range(pos, pos + max(1, width - 1)),
                 "paragraphStyle": {"namedStyleType": f"HEADING_{len(heading.group(1))}"},
                 "fields": "namedStyleType"}})
-        elif _COMMENT_LINE.match(content):
+        elif style and _COMMENT_LINE.match(content):
             requests.append({"updateTextStyle": {
                 "range": _range(pos, pos + _utf16(content)),
                 "textStyle": {"fontSize": {"magnitude": 8, "unit": "PT"},
                               "foregroundColor": _GREY},
                 "fields": "fontSize,foregroundColor"}})
         pos += width
+    if run:
+        requests.append(_checklist(run))
     return requests
 
 
-def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str,
-                   *, style: bool) -> list[dict[str, Any]]:
-    """Replace text ``[start, end)`` (whole lines) by ``chunk`` (whole lines)."""
+def _checklist(run: tuple[int, int]) -> dict[str, Any]:
+    """Make the paragraphs of ``run`` a checklist's items (they have no leading tab,
+    which Docs would take for a nesting level and remove)."""
+    return {"createParagraphBullets": {"range": _range(*run), "bulletPreset": "BULLET_CHECKBOX"}}
+
+
+def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str, *, style: bool,
+                   boxed: set[int]) -> list[dict[str, Any]]:
+    """Replace text ``[start, end)`` (whole lines) by ``chunk`` (whole lines).
+
+    ``boxed``: the offsets where an edit after this one (planned, and applied, before
+    it) starts with a checklist item; a line inserted right before one would join it.
+    This edit's start is added when its first line is one."""
     text, size = snap.text, len(snap.text)
     requests: list[dict[str, Any]] = []
+    written, boxes = _in_doc(chunk)
 
     def delete(lo: int, hi: int) -> int:
         runs = _runs(snap, lo, hi)
@@ -418,12 +527,13 @@ def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str,
         if chunk:
             deleted = delete(start, end - 1)
             at = snap.starts[end - 1] - deleted
-            insert, region = chunk[:-1], at
+            insert, region = written[:-1], at
         elif start:
             # Only lines go: deleting the newline before them instead would merge the
             # line before into the last paragraph, taking its style; write it anew.
             before = _line_start(text, start - 1)
-            return _edit_requests(snap, before, end, text[before:start], style=style)
+            return _edit_requests(snap, before, end, text[before:start], style=style,
+                                  boxed=boxed)
         else:
             delete(0, end - 1)
             return requests
@@ -431,18 +541,20 @@ def _edit_requests(snap: Snapshot, start: int, end: int, chunk: str,
     elif start == end == size:
         # After the last line: before the final newline, as a line break and the text.
         at = snap.starts[size - 1]
-        insert, region = "\n" + chunk[:-1], at + 1
+        insert, region = "\n" + written[:-1], at + 1
         source = _line_start(text, size - 1)
     else:
         deleted = delete(start, end) if end > start else 0
         at = snap.starts[end] - deleted
-        insert, region = chunk, at
+        insert, region = written, at
         source = end
     if insert:
         requests.append({"insertText": {"location": {"index": at}, "text": insert}})
     if chunk:
-        requests += _style_inserted(region, chunk, bulleted=source in snap.bulleted,
-                                    style=style)
+        requests += _style_inserted(region, written, boxes, style=style,
+                                    bulleted=source in snap.bulleted or source in boxed)
+        if boxes[0]:
+            boxed.add(start)
     return requests
 
 
@@ -455,8 +567,9 @@ def plan_requests(snap: Snapshot, new_text: str, *, style: bool = True) -> list[
     # An empty Doc (blank lines at most) gets the whole text in one insert.
     edits = [(0, len(snap.text), new)] if snap.empty else _edits(snap.text, new)
     requests: list[dict[str, Any]] = []
+    boxed: set[int] = set()
     for start, end, chunk in reversed(edits):
-        requests += _edit_requests(snap, start, end, chunk, style=style)
+        requests += _edit_requests(snap, start, end, chunk, style=style, boxed=boxed)
     return requests
 
 
