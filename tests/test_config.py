@@ -37,6 +37,7 @@ def test_example_config_loads_and_documents_every_key():
         "agenda": (data["agenda"], config.agenda),
         "server": (data["server"], config.server),
         "suggest": (data["suggest"], config.suggest),
+        "nudge": (data["nudge"], config.nudge),
     }
     for name, (section, model) in sections.items():
         keys = {field.alias or key for key, field in type(model).model_fields.items()}

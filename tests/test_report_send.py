@@ -30,6 +30,7 @@ def demo_data(tmp_path, port, **report):
     data["smtp"] = {"host": "127.0.0.1", "port": port, "security": "none",
                     "from": "cadenced@example.com", "timeout_seconds": 5}
     data["report"] = {"weekday": "monday", "time": "08:00", **report}
+    data["nudge"] = {"agenda_empty_hours": 0}  # these tests count the report's mails only
     return data
 
 

@@ -63,7 +63,8 @@ def report(ctx: click.Context, now_text: str | None, preview: str | None, send: 
     with store:
         syncer = Syncer(config, store)
         agendas = build_agenda_store(config, syncer.sources, paths.data_dir())
-        result = syncer.sync(now, steps=agenda_steps(config, agendas, store, syncer.sources))
+        result = syncer.sync(now, steps=agenda_steps(config, agendas, store, syncer.sources,
+                                                         nudges=False))
         say_failed(result.scan)
         weekly = report_for(result.scan.analysis, config, store, now, agendas,
                             syncer.sources)

@@ -14,6 +14,7 @@ from daemon.config.sections import (
     Config,
     GoogleSource,
     IcsSource,
+    Nudge,
     Owner,
     Person,
     Server,
@@ -27,6 +28,6 @@ from daemon.config.sections import (
 
 __all__ = [
     "GOOGLE_API_ROOT", "Agenda", "Cadence", "Config", "GoogleSource", "IcsSource",
-    "LoadedConfig", "Owner", "Person", "Server", "Smtp", "Suggest", "Sync", "WeeklyReport",
+    "LoadedConfig", "Nudge", "Owner", "Person", "Server", "Smtp", "Suggest", "Sync", "WeeklyReport",
     "is_loopback_host", "load_config", "parse_config", "system_timezone_name",
 ]

@@ -375,6 +375,13 @@ class Sync(_Section):
     jitter_seconds: int = Field(default=60, ge=0, le=3600)
 
 
+class Nudge(_Section):
+    """``[nudge]``: a word to the owner before a 1:1 whose agenda is still empty."""
+
+    agenda_empty_hours: float = Field(default=24, ge=0, le=168)  # 0: never
+    notify_command: tuple[str, ...] = ()  # e.g. ["notify-send"]: title and text appended
+
+
 class Suggest(_Section):
     """``[suggest]``: where make-up slots may go."""
 
@@ -406,6 +413,7 @@ class Config(_Section):
     agenda: Agenda = Field(default_factory=Agenda)
     server: Server = Field(default_factory=Server)
     suggest: Suggest = Field(default_factory=Suggest)
+    nudge: Nudge = Field(default_factory=Nudge)
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

@@ -25,11 +25,15 @@ from daemon.state.store import Store
 log = logging.getLogger(__name__)
 
 
-def agenda_steps(config: Config, agendas: Any, state: Store, sources: Sequence[Any]
-                 ) -> list[Callable[[Analysis, datetime], None]]:
+def agenda_steps(config: Config, agendas: Any, state: Store, sources: Sequence[Any], *,
+                 nudges: bool = True) -> list[Callable[[Analysis, datetime], None]]:
     """What runs after each sync: the agendas are prepared, then linked from the
-    invites."""
-    return [*agenda_step(config, agendas, state), *invite_step(config, sources, agendas)]
+    invites, then (the service and `sync`; not `report`) the owner is nudged about any
+    still empty before its 1:1."""
+    from daemon.service.nudge import nudge_step
+
+    return [*agenda_step(config, agendas, state), *invite_step(config, sources, agendas),
+            *(nudge_step(config, agendas, state) if nudges else ())]
 
 
 def invite_step(config: Config, sources: Sequence[Any], agendas: Any, *,
