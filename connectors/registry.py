@@ -56,7 +56,7 @@ def build_agenda_store(config: Config, sources: Sequence[Any], data_dir: Path) -
 
     if config.agenda.store == "local":
         return local_store(config, data_dir)
-    from connectors.google.docs import GoogleDocsAgendaStore
+    from connectors.google.docs.store import GoogleDocsAgendaStore
 
     name = config.agenda.google_source or next(
         s.name for s in config.sources if isinstance(s, GoogleSource))

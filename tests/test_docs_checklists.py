@@ -12,7 +12,8 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from connectors.google.api import build_service
-from connectors.google.docs import GoogleDocsAgendaStore, extract
+from connectors.google.docs.snapshot import extract
+from connectors.google.docs.store import GoogleDocsAgendaStore
 from daemon.config import parse_config
 from daemon.core.agenda.doc import parse
 from daemon.service.agendas import prepare

@@ -21,15 +21,9 @@ from hypothesis import strategies as st
 
 from connectors.base import AgendaStoreError, Conflict, Revision, with_retry
 from connectors.google.api import build_service
-from connectors.google.docs import (
-    GoogleDocsAgendaStore,
-    Snapshot,
-    _lines,
-    extract,
-    normalize,
-    plan_requests,
-    query,
-)
+from connectors.google.docs.planner import _lines, normalize, plan_requests
+from connectors.google.docs.snapshot import Snapshot, extract
+from connectors.google.docs.store import GoogleDocsAgendaStore, query
 from connectors.google.errors import GoogleApiError
 from daemon.core.agenda.doc import add_section, new_document, parse, update_section
 from daemon.core.agenda.model import Meeting, SectionPlan, meeting_key

@@ -11,7 +11,7 @@ from google.oauth2.credentials import Credentials
 
 from connectors.base import Conflict, InvalidPerson, with_retry
 from connectors.google.api import build_service
-from connectors.google.docs import GoogleDocsAgendaStore
+from connectors.google.docs.store import GoogleDocsAgendaStore
 from daemon.state.agendas import LocalAgendaStore
 
 ADA = "ada@example.com"
