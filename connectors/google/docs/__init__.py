@@ -43,8 +43,8 @@ The contract of :class:`GoogleDocsAgendaStore`:
   ``BULLET_CHECKBOX``), which reads back as the same line; the person ticks its box.
   ``expected=None`` creates the Doc (or fills an empty one), and raises
   :class:`Conflict` when the person's Doc has text already.
-* Errors: :class:`~daemon.core.errors.NeedsSignIn` and :class:`~connectors.google.errors.GoogleApiError`
-  leave as they are; a Doc that disappeared while being written is an
+* Errors: :class:`~daemon.core.errors.NeedsSignIn` and
+  :class:`~connectors.google.errors.GoogleApiError` leave as they are; a Doc that disappeared while being written is an
   :class:`~connectors.base.AgendaStoreError`. :meth:`url` and :meth:`document_id`
   never raise: they give None when they cannot tell.
 
