@@ -44,9 +44,10 @@ The contract of :class:`GoogleDocsAgendaStore`:
   ``expected=None`` creates the Doc (or fills an empty one), and raises
   :class:`Conflict` when the person's Doc has text already.
 * Errors: :class:`~daemon.core.errors.NeedsSignIn` and
-  :class:`~connectors.google.errors.GoogleApiError` leave as they are; a Doc that disappeared while being written is an
-  :class:`~connectors.base.AgendaStoreError`. :meth:`url` and :meth:`document_id`
-  never raise: they give None when they cannot tell.
+  :class:`~connectors.google.errors.GoogleApiError` leave as they are; a Doc that
+  disappeared while being written is an :class:`~connectors.base.AgendaStoreError`.
+  :meth:`url` and :meth:`document_id` never raise: they give None when they cannot
+  tell.
 
 Docs indexes a body in UTF-16 code units from 1. :func:`extract` keeps, with the
 text, where each of its characters sits in the Doc (:class:`Snapshot`);
