@@ -346,6 +346,8 @@ def _event(resource: Mapping[str, Any], master: Mapping[str, Any] | None,
         all_day=all_day,
         sequence=sequence,
         last_modified=_updated(resource.get("updated")),
-        # Google's default is opaque: an event without "transparency" is busy.
-        transparent=_text(resource.get("transparency")).lower() == "transparent",
+        # Absent means "unsaid", as an ICS event without TRANSP: the core's
+        # busy rule reads that as busy for a timed event, free for an all-day.
+        transparent={"transparent": True, "opaque": False}.get(
+            _text(resource.get("transparency")).lower()),
     )
