@@ -17,21 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.core.agenda.carry import CarryState, open_items
-from daemon.core.agenda.doc import (
+from daemon.core.agenda.doc import PLACEHOLDER, Section, parse, sections_before
+from daemon.core.agenda.edits import (
     ITEM_HINT,
     NEXT_MARKER,
-    PLACEHOLDER,
-    Section,
     add_section,
-    marker_line,
     new_document,
-    parse,
-    parse_item,
-    render_carried,
-    render_item,
-    sections_before,
     update_section,
 )
+from daemon.core.agenda.headings import marker_line
+from daemon.core.agenda.items import parse_item, render_carried, render_item
 from daemon.core.agenda.model import ActionItem, Carried, Meeting, SectionPlan, meeting_key
 from daemon.core.agenda.prompts import BANK, THEMES, choose, theme_weights
 

@@ -25,7 +25,8 @@ from connectors.google.docs.planner import _lines, normalize, plan_requests
 from connectors.google.docs.snapshot import Snapshot, extract
 from connectors.google.docs.store import GoogleDocsAgendaStore, query
 from connectors.google.errors import GoogleApiError
-from daemon.core.agenda.doc import add_section, new_document, parse, update_section
+from daemon.core.agenda.doc import parse
+from daemon.core.agenda.edits import add_section, new_document, update_section
 from daemon.core.agenda.model import Meeting, SectionPlan, meeting_key
 from daemon.core.errors import NeedsSignIn
 

@@ -22,7 +22,8 @@ from typing import Any
 from connectors.base import AgendaStore, with_retry
 from daemon.config import Config
 from daemon.core.agenda.carry import CarryState, open_items
-from daemon.core.agenda.doc import add_section, new_document, parse, update_section
+from daemon.core.agenda.doc import parse
+from daemon.core.agenda.edits import add_section, new_document, update_section
 from daemon.core.agenda.model import ActionItem, Carried, Meeting, SectionPlan, meeting_key
 from daemon.core.agenda.prompts import choose
 from daemon.core.model import Occurrence

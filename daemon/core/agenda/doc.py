@@ -48,60 +48,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, tzinfo
-from urllib.parse import quote, unquote
+from datetime import UTC, date, datetime, tzinfo
+from urllib.parse import unquote
 
-from daemon.core.agenda.model import ActionItem, Carried, Meeting, SectionPlan
+from daemon.core.agenda.headings import heading_when, key_start
+from daemon.core.agenda.items import parse_item
+from daemon.core.agenda.model import ActionItem
 
-NEXT_MARKER = "<!-- cadenced:next -->"
 PLACEHOLDER = "- (either of you: add topics here; they move into the next meeting's agenda)"
-ITEM_HINT = (
-    '<!-- Action items look like "- [ ] Owner: what (due 2026-12-01)"; tick [x] when done. '
-    "Open items are carried into the next meeting until someone ticks or deletes them. -->"
-)
-CANCELLED = " — cancelled"
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
-           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
-                "september", "october", "november", "december")
-_MONTH_NUMBER = {
-    **{name.lower(): i for i, name in enumerate(_MONTHS, start=1)},
-    **{name: i for i, name in enumerate(_MONTH_NAMES, start=1)},
-    "sept": 9,
-}
-
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _MEETING_MARKER = re.compile(r"^\s*<!--\s*cadenced:meeting\s+key=(\S+)\s*-->\s*$")
 _NEXT_MARKER = re.compile(r"^\s*<!--\s*cadenced:next\s*-->\s*$")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d{1,9}[.)])(?:[ \t]+(.*))?$")
-_TASK = re.compile(
-    r"^\s*(?:>\s*)*(?:[-*+]|\d{1,9}[.)])[ \t]+\[[ \t]*([xX✓✔]?)[ \t]*\](?:[ \t]+(.*))?$"
-)
 _PROMPTS = re.compile(r"^prompts\s*\(\s*theme:\s*([A-Za-z]+)\s*\)", re.IGNORECASE)
 _SUBHEADING = re.compile(r"^ {0,3}#{3,6}[ \t]")
-# the date, time and length cadenced writes into a heading: "Mon 23 Nov 2026 · 14:00–14:45 (45 min)"
-_STAMP = re.compile(
-    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+(\d{1,2})\s+([A-Z][a-z]{2})\s+(\d{4})\s*·\s*"
-    r"(\d{1,2}):(\d{2})\s*[–-]\s*\d{1,2}:\d{2}(?:\s*\(\d+\s*min\))?"
-)
-_ISO_DAY = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
-_DAY_MONTH_YEAR = re.compile(r"(?<!\d)(\d{1,2})\.?\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})(?!\d)")
-_MONTH_DAY_YEAR = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?!\d)")
-
-# parse_item
-_OWNER = re.compile(
-    r"^\*{0,2}@?([^\W\d_][\w.'’-]*(?:[ \t]+[^\W\d_][\w.'’-]*)?)\*{0,2}:\*{0,2}[ \t]+(\S.*)$"
-)
-_NOT_OWNERS = frozenset({"todo", "note", "notes", "fyi", "re", "tbd", "wip", "idea", "question"})
-_DUE = re.compile(
-    r"[(\[]?[ \t]*\bdue(?:[ \t]*:|[ \t]+by)?[ \t]*(\d{4}-\d{2}-\d{2})(?!\d)[ \t]*[)\]]?",
-    re.IGNORECASE,
-)
-_ANNOTATION = re.compile(r"\s+[—–-]{1,2}\s+(?:open|new)\b[^—]*?\bcarried\s+\d+x\b.*$")
-_TRIM = " \t,;—–-"
 
 
 # ---------------------------------------------------------------- the parsed form
@@ -218,146 +179,6 @@ def _structural(lines: Sequence[_Line]) -> Iterator[tuple[int, _Line]]:
         if index not in code:
             yield index, line
 
-
-# ---------------------------------------------------------------- action items
-
-
-def _clean(text: str, *, left: bool = False) -> str:
-    """``text`` without the spaces around it and dashes after it (and before, ``left``)."""
-    while True:
-        cleaned = text.strip().rstrip(_TRIM)
-        if left:
-            cleaned = cleaned.lstrip(_TRIM)
-        if cleaned == text:
-            return text
-        text = cleaned
-
-
-def parse_item(line: str) -> ActionItem | None:
-    """The action item on a Markdown task line, or None when it is not one.
-
-    Tolerant of how people type: any list bullet (``-``, ``*``, ``+``, ``1.``),
-    indentation, ``[x]``/``[X]``/``[ ]``/``[]`` with odd spacing; an owner is a leading
-    ``Name:`` of one or two words (``https:`` and ``TODO:`` are not owners); a due date
-    is ISO (``due 2026-12-01``, ``(due: 2026-12-01)``, ``due by 2026-12-01``) and what
-    follows it is a remark, left out of the text. Other date forms stay in the text.
-    The annotation cadenced writes on carried items (`` — open 3 weeks, carried 2x``)
-    is left out too.
-    """
-    found = _TASK.match(line.rstrip("\r\n"))
-    if not found:
-        return None
-    done = bool(found.group(1))
-    rest = (found.group(2) or "").strip()
-    due: date | None = None
-    for match in reversed(list(_DUE.finditer(rest))):  # the last one: where cadenced writes it
-        try:
-            due = date.fromisoformat(match.group(1))
-        except ValueError:
-            continue
-        before = _clean(rest[: match.start()])
-        rest = before or _clean(rest[match.end():], left=True)
-        break
-    rest = _clean(_ANNOTATION.sub("", rest))
-    owner: str | None = None
-    named = _OWNER.match(rest)
-    if named and named.group(1).lower() not in _NOT_OWNERS:
-        owner = named.group(1).strip()
-        rest = _clean(named.group(2))
-    if not rest.strip(_TRIM + "*_~"):
-        return None
-    return ActionItem(done=done, text=rest, owner=owner, due=due)
-
-
-def render_item(item: ActionItem) -> str:
-    """``- [ ] Owner: what (due 2026-12-01)``, the form ``parse_item`` reads back."""
-    box = "[x]" if item.done else "[ ]"
-    owner = f"{item.owner}: " if item.owner else ""
-    due = f" (due {item.due.isoformat()})" if item.due else ""
-    return f"- {box} {owner}{item.text}{due}"
-
-
-def _age(days: int) -> str:
-    if days <= 0:
-        return "new"
-    if days < 7:
-        return "open 1 day" if days == 1 else f"open {days} days"
-    if days < 61:
-        return "open 1 week" if days < 14 else f"open {days // 7} weeks"
-    months = days // 30
-    return f"open {months} months"
-
-
-def render_carried(c: Carried, *, today: date) -> str:
-    """The note after a carried item: ``open 3 weeks, carried 2x, **overdue**``."""
-    parts = [_age((today - c.first_seen).days), f"carried {c.carried}x"]
-    if c.overdue:
-        parts.append("**overdue**")
-    return ", ".join(parts)
-
-
-# ---------------------------------------------------------------- headings and dates
-
-
-def _stamp(meeting: Meeting, tz: tzinfo) -> str:
-    start = meeting.start.astimezone(tz)
-    end = meeting.end.astimezone(tz)
-    minutes = max(0, round((meeting.end - meeting.start).total_seconds() / 60))
-    return (f"{_DAYS[start.weekday()]} {start.day} {_MONTHS[start.month - 1]} {start.year}"
-            f" · {start:%H:%M}–{end:%H:%M} ({minutes} min)")
-
-
-def heading_text(meeting: Meeting, *, tz: tzinfo) -> str:
-    """The heading cadenced writes for a meeting (without the ``## ``)."""
-    return _stamp(meeting, tz) + (CANCELLED if meeting.cancelled else "")
-
-
-def _month(name: str) -> int | None:
-    return _MONTH_NUMBER.get(name.lower())
-
-
-def _safe_date(year: int, month: int | None, day: int) -> date | None:
-    if month is None:
-        return None
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def heading_when(heading: str) -> datetime | None:
-    """The (naive, local) moment a heading names, if it names one."""
-    found = _STAMP.search(heading)
-    if found:
-        day = _safe_date(int(found.group(3)), _month(found.group(2)), int(found.group(1)))
-        hour, minute = int(found.group(4)), int(found.group(5))
-        if day is not None and hour < 24 and minute < 60:
-            return datetime.combine(day, time(hour, minute))
-    for pattern, order in ((_ISO_DAY, "ymd"), (_DAY_MONTH_YEAR, "dmy"), (_MONTH_DAY_YEAR, "mdy")):
-        for found in pattern.finditer(heading):
-            a, b, c = found.groups()
-            if order == "ymd":
-                day = _safe_date(int(a), int(b), int(c))
-            elif order == "dmy":
-                day = _safe_date(int(c), _month(b), int(a))
-            else:
-                day = _safe_date(int(c), _month(a), int(b))
-            if day is not None:
-                return datetime.combine(day, time())
-    return None
-
-
-def _key_start(key: str) -> datetime | None:
-    _, _, stamp = key.rpartition("|")
-    try:
-        return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def marker_line(key: str) -> str:
-    """The hidden line that makes a section cadenced's (the key escaped for a comment)."""
-    return f"<!-- cadenced:meeting key={quote(key, safe='|@:/+=,.;!$&()*~')} -->"
 
 
 # ---------------------------------------------------------------- parse
@@ -485,7 +306,7 @@ def _section(text: str, lines: Sequence[_Line], part: _Part, first: int, last: i
     if when is not None and tz is not None:
         when = when.replace(tzinfo=tz)
     if when is None and part.key is not None:
-        when = _key_start(part.key)
+        when = key_start(part.key)
         if when is not None and tz is not None:
             when = when.astimezone(tz)
     items: list[ActionItem] = []
@@ -535,122 +356,3 @@ def sections_before(doc: Document, when: datetime) -> tuple[Section, ...]:
             found.append((moment, -index, section))
     found.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
     return tuple(section for _, _, section in found)
-
-
-# ---------------------------------------------------------------- writing
-
-
-def new_document(person_name: str, owner_name: str) -> str:
-    """A fresh 1:1 document: the title, an empty Next-time list and the action-item hint."""
-    return "\n".join((
-        f"# 1:1 — {owner_name.strip()} & {person_name.strip()}",
-        "",
-        "## Next time",
-        NEXT_MARKER,
-        PLACEHOLDER,
-        "",
-        ITEM_HINT,
-        "",
-    ))
-
-
-def render_section(plan: SectionPlan, topics: Sequence[str] = (), *, tz: tzinfo,
-                   today: date | None = None, newline: str = "\n") -> str:
-    """A new meeting section, ending with a blank line. ``topics``: list-item lines."""
-    today = today or plan.meeting.start.astimezone(tz).date()
-    out = [f"## {heading_text(plan.meeting, tz=tz)}", marker_line(plan.meeting.key)]
-    if plan.context:
-        out.append(f"_{plan.context.strip()}_")
-    if plan.carried:
-        out += ["", "### Carried over"]
-        for c in plan.carried:
-            line = render_item(ActionItem(False, c.item.text, c.item.owner, c.item.due))
-            out.append(f"{line} — {render_carried(c, today=today)}")
-    out += ["", "### Topics"]
-    for topic in topics:
-        out += topic.rstrip("\r\n").replace("\r\n", "\n").split("\n")
-    out += ["", f"### Prompts (theme: {plan.theme})"]
-    out += [f"- {prompt}" for prompt in plan.prompts]
-    out += ["", "### Notes", "", "### Takeaways", "", "### Action items", "", ""]
-    return newline.join(out)
-
-
-def add_section(text: str, plan: SectionPlan, *, tz: tzinfo, today: date | None = None) -> str:
-    """Insert the section for ``plan.meeting`` unless there is one already.
-
-    It goes right after the Next-time block, above the newest section (or above the
-    topmost section, when people moved the Next-time block below it), and takes the
-    block's queued topics with it, leaving the placeholder. With no Next-time block it
-    goes after the title part (or at the very top) and takes no topics. Nothing else
-    changes. ``today`` dates the "open N weeks" notes (default: the meeting's day).
-    """
-    doc = parse(text, tz=tz)
-    if doc.section(plan.meeting.key) is not None:
-        return text
-    nl = doc.newline
-    topics: tuple[Topic, ...] = ()
-    if doc.next_time is not None:
-        at = doc.next_time.end
-        topics = doc.next_time.topics
-        if doc.sections and doc.sections[0].start < doc.next_time.start:
-            at = doc.sections[0].start
-    else:
-        at = doc.title_end if doc.title_end is not None else 0
-    section = render_section(plan, [t.text for t in topics], tz=tz, today=today, newline=nl)
-    cut = _cut_ranges(text, topics)
-    head, tail = _without(text, 0, at, cut), _without(text, at, len(text), cut)
-    if head and not head.endswith("\n"):
-        head += nl
-    if head and not head.endswith(("\n\n", "\n\r\n")):
-        head += nl
-    return head + section + tail
-
-
-def _cut_ranges(text: str, topics: Sequence[Topic]) -> list[tuple[int, int]]:
-    """The topics' lines, with the blank lines between two of them."""
-    ranges: list[tuple[int, int]] = []
-    for topic in topics:
-        if ranges and not text[ranges[-1][1]:topic.start].strip():
-            ranges[-1] = (ranges[-1][0], topic.end)
-        else:
-            ranges.append((topic.start, topic.end))
-    return ranges
-
-
-def _without(text: str, lo: int, hi: int, cut: Sequence[tuple[int, int]]) -> str:
-    """``text[lo:hi]`` without the ``cut`` ranges."""
-    kept: list[str] = []
-    pos = lo
-    for start, end in cut:
-        start, end = max(start, lo), min(end, hi)
-        if start >= end:
-            continue
-        kept.append(text[pos:start])
-        pos = end
-    kept.append(text[pos:hi])
-    return "".join(kept)
-
-
-def update_section(text: str, meeting: Meeting, *, tz: tzinfo) -> str:
-    """Bring the heading of ``meeting``'s section up to date; nothing else changes.
-
-    A moved meeting gets its new day, time and length in place of the old ones (the
-    words people added around them stay); a heading with no cadenced date in it is
-    the humans' and keeps its words. Cancelled adds `` — cancelled`` at the end,
-    un-cancelled removes it. The section is never deleted. Idempotent.
-    """
-    section = parse(text, tz=tz).section(meeting.key)
-    if section is None or section.heading_start is None or section.heading_end is None:
-        return text
-    line = text[section.heading_start:section.heading_end]
-    found = _STAMP.search(line)
-    new = line
-    if found:
-        new = line[:found.start()] + _stamp(meeting, tz) + line[found.end():]
-    if meeting.cancelled and not new.rstrip().endswith(CANCELLED.strip()):
-        new = new.rstrip() + CANCELLED
-    elif not meeting.cancelled and new.rstrip().endswith(CANCELLED):
-        new = new.rstrip()[: -len(CANCELLED)]
-    if new == line:
-        return text
-    return text[:section.heading_start] + new + text[section.heading_end:]
