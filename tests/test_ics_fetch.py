@@ -9,12 +9,8 @@ import time
 
 import pytest
 
-from connectors.ics.fetch import (
-    Fetched,
-    Validators,
-    content_hash,
-    fetch_feed,
-)
+from connectors.ics.fetch import fetch_feed
+from connectors.ics.validators import Fetched, Validators, content_hash
 from daemon.core.errors import SourceError
 from daemon.core.redact import normalize_url, url_fingerprint
 

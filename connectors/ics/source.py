@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from connectors.base import Interest, ReadResult, file_name
-from connectors.ics.fetch import Validators, content_hash, fetch_feed
+from connectors.ics.fetch import fetch_feed
 from connectors.ics.parse import parse_calendar
+from connectors.ics.validators import Validators, content_hash
 from daemon.config import IcsSource
 from daemon.core.errors import SourceError
 from daemon.core.redact import url_fingerprint
