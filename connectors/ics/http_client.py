@@ -112,14 +112,25 @@ def _send_following_redirects(
     client: httpx.Client, request: httpx.Request, *, source: str
 ) -> httpx.Response:
     """Send ``request`` (streamed) and follow at most MAX_REDIRECTS redirects ourselves,
-    so the cap holds whatever the given client's own ``max_redirects`` is."""
+    so the cap holds whatever the given client's own ``max_redirects`` is. Once on
+    https, a redirect to plain http is refused before anything is sent in clear."""
     redirects = 0
+    secure = False
     while True:
+        secure = secure or request.url.scheme == "https"
         response = client.send(request, stream=True, follow_redirects=False)
         next_request = response.next_request
         if next_request is None:
             return response
         response.close()
+        if secure and next_request.url.scheme != "https":
+            raise SourceError(
+                source,
+                "its https address redirects to plain http, which is refused (the feed "
+                "would travel unencrypted): use the calendar's https address",
+                hint=f"copy the calendar's current https:// ICS address into the url of "
+                f"source {source!r}",
+            )
         redirects += 1
         if redirects > MAX_REDIRECTS:
             raise SourceError(
