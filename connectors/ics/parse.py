@@ -27,7 +27,7 @@ from icalendar import Event as IcsEvent
 from connectors.base import Interest
 from connectors.ics.timezones import isolate_custom_zones
 from daemon.core.detection import Sketch, is_resource_address
-from daemon.core.errors import MalformedEventError
+from daemon.core.errors import MalformedEventError, SourceError
 from daemon.core.model import Attendee, Event, PartStat, Recurrence, Status
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,15 @@ def sketch(block: str) -> Sketch:
     return Sketch(uid=uid, summary=summary, participants=frozenset(people))
 
 
+def too_many_events(source: str, count: int, limit: int) -> SourceError:
+    return SourceError(
+        source,
+        f"the feed has {count:,} events, more than max_events = {limit:,}; none was read",
+        hint=f"if the calendar really holds that many, raise max_events for source "
+        f"{source!r} in the config; the last good copy is kept meanwhile",
+    )
+
+
 @dataclass(frozen=True)
 class Parsed:
     events: tuple[Event, ...]
@@ -143,12 +152,19 @@ class Parsed:
 
 
 def parse_calendar(
-    data: bytes | str, *, source: str, tz: ZoneInfo, interest: Interest | None = None
+    data: bytes | str, *, source: str, tz: ZoneInfo, interest: Interest | None = None,
+    max_events: int | None = None,
 ) -> Parsed:
-    """Parse ICS data into events. Malformed events become warnings, not errors."""
+    """Parse ICS data into events. Malformed events become warnings, not errors.
+
+    A feed of more than ``max_events`` VEVENTs raises :class:`SourceError` after the
+    cheap first pass, before any event is parsed or any recurrence expanded.
+    """
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     text = text.lstrip("\ufeff")
     split = split_calendar(text)
+    if max_events is not None and len(split.events) > max_events:
+        raise too_many_events(source, len(split.events), max_events)
     blocks = split.events
     sketches = [sketch(b) for b in blocks]
     if interest is not None:
