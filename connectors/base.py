@@ -48,14 +48,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from daemon.core.booking import AgendaLink, Booking
 from daemon.core.detection import Sketch
 from daemon.core.errors import CadencedError
 from daemon.core.model import Event
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage  # the type only: a scan sends no mail
 
 
 class Interest(Protocol):
