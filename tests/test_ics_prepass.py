@@ -28,6 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 from icalendar.parser import Contentlines
+from icalendar.parser.content_line import UFOLD
 
 from connectors.ics.parse import normalize, parse_calendar
 from connectors.ics.prepass import split_calendar, unfold
@@ -45,6 +46,7 @@ _VTIMEZONE = re.compile(r"^BEGIN:VTIMEZONE\r?\n.*?^END:VTIMEZONE\r?\n", re.M | r
 def reference(data: bytes) -> tuple[list[Event], list[str]]:
     """Events and warnings of a plain icalendar parse of the whole file."""
     text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    text = UFOLD.sub("", text)  # icalendar's own unfolding, before the zones are renamed
     zones, body = isolate_custom_zones([m.group(0) for m in _VTIMEZONE.finditer(text)],
                                        _VTIMEZONE.sub("", text))
     body = body.replace("BEGIN:VCALENDAR", "BEGIN:VCALENDAR\r\n" + "".join(zones), 1)
@@ -159,6 +161,15 @@ def test_prepass_reads_folds_parameters_alarms_and_overrides_as_icalendar_does(n
     assert override.transparent is True and override.last_modified is not None
     assert all_day.summary == "lower-case names" and all_day.all_day
     assert parsed.uids == {"series@test", "all-day@test"}
+
+
+def test_blank_lines_before_a_continuation_are_unfolded_as_icalendar_does() -> None:
+    """icalendar joins a continuation over blank lines; so does the prepass."""
+    data = EVENTS.replace("1:1 Sam\r\n \\, weekly", "1:1 Sam\r\n\r\n\n \\, weekly").encode()
+    assert b"\r\n\r\n\n \\, weekly" in data
+    assert_same_as_reference(data)
+    assert parse_calendar(data, source="cal", tz=BERLIN).events[0].summary == "1:1 Sam, weekly"
+    assert split_calendar(data.decode()).sketches[0].summary == "1:1 Sam, weekly"
 
 
 def test_sketch_reads_the_events_own_lines_not_its_alarms() -> None:

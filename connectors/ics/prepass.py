@@ -28,8 +28,12 @@ from daemon.core.detection import Sketch, is_resource_address
 # (\r?\n)+[ \t], which removes the same strings from the same text.
 _FOLD = re.compile(r"\n(?<!\n\n)\n*[ \t]")
 # The lines the pass looks at. Starting with a literal newline lets `re` jump from
-# line to line; the value runs to the end of the line.
-_LINE = re.compile(r"\n(BEGIN|END|UID|SUMMARY|ATTENDEE|ORGANIZER)([;:][^\n]*)", re.IGNORECASE)
+# line to line; the value runs to the end of the line, and over its folded
+# continuation lines if there are any.
+_LINE = re.compile(r"\n(BEGIN|END|UID|SUMMARY|ATTENDEE|ORGANIZER)([;:][^\n]*(?:\n[ \t][^\n]*)*)",
+                   re.IGNORECASE)
+_LINE_FOLD = re.compile(r"\r?\n[ \t]")  # within one line, when no blank line is near
+_BLANK_LINE = re.compile(r"\n\r?\n")
 _QUOTED_SPLIT = re.compile(r'((?:;(?:"[^"]*"|[^":])*)?):(.*)', re.DOTALL)
 _RESOURCE = re.compile(r';[ \t]*CUTYPE[ \t]*=[ \t]*"?(?:ROOM|RESOURCE)"?[ \t]*(?=[;:]|$)',
                        re.IGNORECASE)
@@ -61,7 +65,7 @@ def unfold(text: str) -> str:
 class Split:
     calendar_props: str  # calendar-level lines that change meaning (X-WR-TIMEZONE)
     timezones: list[str]
-    events: list[str]  # unfolded VEVENT blocks, each ending with a newline
+    events: list[str]  # VEVENT blocks as written, each ending with a newline
     sketches: list[Sketch]  # one per event
     refresh: timedelta | None = None  # X-PUBLISHED-TTL / REFRESH-INTERVAL, when valid
 
@@ -105,8 +109,16 @@ def _participant(rest: str) -> str | None:
 
 
 def split_calendar(text: str) -> Split:
-    """Split ICS text into its VTIMEZONE and VEVENT blocks and sketch each VEVENT."""
-    text = "\n" + unfold(text)
+    """Split ICS text into its VTIMEZONE and VEVENT blocks and sketch each VEVENT.
+
+    Blocks are returned as written; :func:`trimmed` unfolds those that are parsed.
+    Without blank lines a fold is one line break and a space or tab, and each line
+    the pass reads is unfolded on its own; with blank lines (which icalendar's
+    unfolding swallows before a continuation) the whole text is unfolded first.
+    """
+    if _BLANK_LINE.search(text):
+        text = unfold(text)
+    text = "\n" + text
     timezones: list[str] = []
     events: list[str] = []
     sketches: list[Sketch] = []
@@ -115,9 +127,21 @@ def split_calendar(text: str) -> Split:
     uid = summary = ""
     people: set[str] = set()
     first = last = None
+    known: dict[str, str | None] = {}  # a participant line seen before: its email
     for match in _LINE.finditer(text):
-        name = match.group(1).upper()
-        rest = match.group(2)
+        name, rest = match.groups()
+        name = name.upper()
+        if name in ("ATTENDEE", "ORGANIZER"):
+            if kind == "VEVENT" and depth == 0:  # the event's own, not its alarms'
+                try:
+                    email = known[rest]  # as written: the same line folds the same way
+                except KeyError:
+                    email = known[rest] = _participant(_LINE_FOLD.sub("", rest))
+                if email:
+                    people.add(email)
+            continue
+        if "\n" in rest:
+            rest = _LINE_FOLD.sub("", rest)
         if name == "BEGIN":
             component = _component(rest)
             if kind is None:
@@ -148,13 +172,9 @@ def split_calendar(text: str) -> Split:
             if name == "UID":
                 uid = rest[1:].rstrip("\r").strip() if rest[0] == ":" else \
                     _value(rest).strip()
-            elif name == "SUMMARY":
-                summary = _unescape(rest[1:].rstrip("\r") if rest[0] == ":" else _value(rest))
             else:
-                email = _participant(rest)
-                if email:
-                    people.add(email)
-    outside = text if first is None else text[:first] + text[last:]
+                summary = _unescape(rest[1:].rstrip("\r") if rest[0] == ":" else _value(rest))
+    outside = unfold(text if first is None else text[:first] + text[last:])
     props = "".join(m.group(0).rstrip("\r") + "\r\n" for m in _CAL_PROP.finditer(outside))
     return Split(props, timezones, events, sketches, _refresh(outside))
 
@@ -189,7 +209,7 @@ def sketch(block: str) -> Sketch:
 
 
 def trimmed(block: str) -> str:
-    """One unfolded VEVENT block with only the properties normalize() reads, CRLF lines.
+    """One VEVENT block, unfolded, with only the properties normalize() reads, CRLF lines.
 
     A line is left out only at the event's own level, and only when it starts with
     a plain property name (letters, digits, dashes) that is not kept; sub-components
@@ -198,7 +218,7 @@ def trimmed(block: str) -> str:
     """
     out: list[str] = []
     depth = 0
-    for line in block.split("\n"):
+    for line in unfold(block).split("\n"):
         if not line:
             continue
         match = _TOKEN.match(line)
