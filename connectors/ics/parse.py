@@ -12,8 +12,11 @@ warning naming the source and UID, and the rest of the file is still read.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -78,6 +81,28 @@ def parse_calendar(
     A feed of more than ``max_events`` VEVENTs raises :class:`SourceError` after the
     cheap first pass, before any event is parsed or any recurrence expanded.
     """
+    with _no_cyclic_gc():
+        return _parse_calendar(data, source=source, tz=tz, interest=interest,
+                               max_events=max_events)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cycle collector while a feed is parsed: the parse allocates hundreds
+    of thousands of short-lived objects and no cycle worth collecting, and each
+    collection the allocations would trigger walks every object alive (about a tenth
+    of a cold scan). Reference counting frees memory as usual meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_calendar(data: bytes | str, *, source: str, tz: ZoneInfo,
+                    interest: Interest | None, max_events: int | None) -> Parsed:
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     text = text.lstrip("\ufeff")
     split = split_calendar(text)  # the cheap pass: blocks and sketches

@@ -214,10 +214,13 @@ def trimmed(block: str) -> str:
     A line is left out only at the event's own level, and only when it starts with
     a plain property name (letters, digits, dashes) that is not kept; sub-components
     and their lines are kept whole, so a broken alarm still breaks the parse as
-    before.
+    before. A lone ``STATUS:CONFIRMED`` or ``SEQUENCE:0`` says what its absence says
+    (normalize reads both as the default) and is left out too.
     """
     out: list[str] = []
     depth = 0
+    defaults: dict[str, int] = {}  # a STATUS or SEQUENCE line at its default: its index
+    seen: dict[str, int] = {}  # how many STATUS and SEQUENCE lines the event has
     for line in unfold(block).split("\n"):
         if not line:
             continue
@@ -233,8 +236,18 @@ def trimmed(block: str) -> str:
                     continue
                 if name in ("ATTENDEE", "ORGANIZER"):
                     line = _person_line(line)
+                elif name in _DEFAULTS:
+                    seen[name] = seen.get(name, 0) + 1
+                    if line == _DEFAULTS[name]:
+                        defaults[name] = len(out)
         out.append(line)
+    drop = {i for name, i in defaults.items() if seen[name] == 1}
+    if drop:
+        out = [line for i, line in enumerate(out) if i not in drop]
     return "\r\n".join(out) + "\r\n"
+
+
+_DEFAULTS = {"STATUS": "STATUS:CONFIRMED", "SEQUENCE": "SEQUENCE:0"}
 
 
 def _person_line(line: str) -> str:
