@@ -60,7 +60,8 @@ CONFIG = OUT / "config.toml"
 NOW = "2026-11-20T09:00:00+01:00"
 COLD_TARGET = 0.12  # cold scan as a subprocess, times the bare parse as a subprocess
 HELP_TARGET = 0.15  # seconds for `cadenced --help`
-NO_CHANGE_TARGET = 0.05  # no-change cycle, times the cold scan (in-process)
+NO_CHANGE_TARGET = 0.0125  # no-change cycle, times the in-process bare parse (the old bar:
+# 0.05x a cold scan of 0.25x; the cold scan is now faster, so the bare parse is the base)
 BARE_PARSE = ("import sys\nfrom icalendar import Calendar\n"
               "with open(sys.argv[1], 'rb') as f:\n    Calendar.from_ical(f.read())\n")
 
@@ -246,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         Row("cold scan (in-process)", cold_seconds, bare_sub,
             "(x in-process baseline)", cold_seconds / baseline),
         Row("no-change sync cycle (read, analyze, state)", no_change, bare_sub,
-            f"<= {NO_CHANGE_TARGET}x cold scan", no_change / cold_seconds, NO_CHANGE_TARGET),
+            f"<= {NO_CHANGE_TARGET}x in-process baseline", no_change / baseline,
+            NO_CHANGE_TARGET),
         Row("  of which: source.read (fetch + hash)", read_only, bare_sub,
             "(x cold scan)", read_only / cold_seconds),
         Row("  of which: analyze", analyze_only, bare_sub,
