@@ -22,6 +22,7 @@ from connectors.base import AgendaStore, MailError, Outgoing
 from daemon.config import Config
 from daemon.core.agenda.empty import is_empty
 from daemon.core.agenda.model import meeting_key
+from daemon.core.history import KEEP
 from daemon.core.rules import Analysis, is_booked
 from daemon.state.store import Store
 
@@ -40,6 +41,7 @@ def nudge_step(config: Config, agendas: AgendaStore, state: Store
         return []
 
     def step(analysis: Analysis, now: datetime) -> None:
+        forget_old_nudges(state, now)
         horizon = now + timedelta(hours=hours)
         for rel in analysis.relationships:
             for occ in rel.occurrences:
@@ -54,6 +56,19 @@ def nudge_step(config: Config, agendas: AgendaStore, state: Store
                 _nudge(config, agendas, state, rel.person, rel.name, occ.start, key, now)
 
     return [step]
+
+
+def forget_old_nudges(state: Store, now: datetime) -> int:
+    """Drop the markers of nudges sent longer ago than the retention (the meeting is long
+    over): the table keeps a bounded number of them however long the service runs."""
+    horizon = now - KEEP
+
+    def old(marker: dict[str, object]) -> bool:
+        try:
+            return datetime.fromisoformat(str(marker.get("sending"))) < horizon
+        except ValueError:
+            return False
+    return state.remove_documents_where(TABLE, old)
 
 
 def _nudge(config: Config, agendas: AgendaStore, state: Store, person: str, name: str,
