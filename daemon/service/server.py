@@ -21,7 +21,8 @@ Anything whose first segment is not exactly the secret (compared in constant tim
 gets the same empty 404. Request lines are logged (at DEBUG) with the first path
 segment replaced by ``…``. Every response carries a strict Content-Security-Policy
 (no script at all, forms only to this server, no framing), ``nosniff``,
-``no-referrer`` and ``no-store``.
+``Referrer-Policy: same-origin`` (no address of this server reaches another site) and
+``no-store``.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ SECURITY_HEADERS = (
      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
      "frame-ancestors 'none'; base-uri 'none'"),
     ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
+    # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" with
+    # the forms, and the Origin check needs the real one. No other site gets a referrer.
+    ("Referrer-Policy", "same-origin"),
     ("Cache-Control", "no-store"),
     ("X-Frame-Options", "DENY"),
 )
