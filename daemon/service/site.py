@@ -223,8 +223,9 @@ class Site:
         now = self.live.now()
         report = self.live.report()
         row = next((r for r in report.rows if r.person == person), None) if report else None
-        history = instances(rel.occurrences, now=now, tz=self.live.tz,
-                            shortened=self.live.analysis().shortened)
+        analysis = self.live.analysis()
+        ahead = [o for o in rel.occurrences if o.start <= analysis.window_end]  # not a rule's far future
+        history = instances(ahead, now=now, tz=self.live.tz, shortened=analysis.shortened)
         has_agenda = person in {e.strip().lower() for e, _ in self.index()}
         return _html(HTTPStatus.OK, person_page(
             name=rel.name or person, email=person, row=row, history=history,
