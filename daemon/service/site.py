@@ -224,7 +224,8 @@ class Site:
         report = self.live.report()
         row = next((r for r in report.rows if r.person == person), None) if report else None
         analysis = self.live.analysis()
-        ahead = [o for o in rel.occurrences if o.start <= analysis.window_end]  # not a rule's far future
+        # up to the end of the analysis window, not a rule's far future
+        ahead = [o for o in rel.occurrences if o.start <= analysis.window_end]
         history = instances(ahead, now=now, tz=self.live.tz, shortened=analysis.shortened)
         has_agenda = person in {e.strip().lower() for e, _ in self.index()}
         return _html(HTTPStatus.OK, person_page(
