@@ -6,25 +6,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from test_google_sync import ADA, BEFORE_NEXT, calendar_patches, google_config, series, syncer_for
+
 from connectors.google.agenda_block import END, START, plan_block, render_block
 from connectors.registry import build_agenda_store
 from daemon.core.agenda import forms
 from daemon.core.agenda.digest import AgendaDigest, digest
 from daemon.service.invites import agenda_steps
+from daemon.state.store import Store
 
 from conftest import BERLIN, at
-from test_google_sync import (  # noqa: F401 - state is a fixture
-    ADA,
-    BEFORE_NEXT,
-    calendar_patches,
-    google_config,
-    series,
-    state,
-    syncer_for,
-)
 
 OWNER_TEXT = "Bring numbers ✨  \nand the deck\n"
 INSTANCE = "_20261123T090000Z"  # Monday 23 Nov 10:00 Berlin
+
+
+@pytest.fixture
+def state(tmp_path):
+    with Store.open(tmp_path / "state") as opened:
+        yield opened
 
 
 def sync(google, tmp_path, state, now):
