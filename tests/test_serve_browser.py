@@ -31,6 +31,8 @@ selenium = pytest.importorskip("selenium", reason="selenium is not installed (pi
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -159,6 +161,27 @@ def test_health_page_then_a_person_with_a_hostile_title_as_text(browser, served)
     browser.save_screenshot(str(DOCS / "serve-person.png"))
     click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Open the agenda"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "1:1 with Jonas Weber"
+
+
+def test_every_field_has_a_label_and_tab_reaches_the_forms_in_order(browser, served):
+    open_agenda(browser, served)
+    fields = [f for f in browser.find_elements(By.CSS_SELECTOR, "input, textarea")
+              if f.get_attribute("type") != "hidden"]
+    assert fields
+    for field in fields:
+        labels = browser.find_elements(By.CSS_SELECTOR, f"label[for='{field.get_attribute('id')}']")
+        assert len(labels) == 1 and labels[0].text.strip(), field.get_attribute("name")
+    for button in browser.find_elements(By.TAG_NAME, "button"):
+        assert button.text.strip() or button.get_attribute("aria-label")
+    # Tab order follows the page: the navigation, the agenda's history link, the topic.
+    browser.refresh()  # focus at the start of the page
+    seen = []
+    for _ in range(5):
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        active = browser.switch_to.active_element
+        seen.append(active.get_attribute("id") or active.text)
+    assert seen[:4] == ["Health of your 1:1s", "Overlay calendar (calendar.ics)",
+                        "History and health of these 1:1s", "topic"]
 
 
 def test_add_a_topic_tick_an_item_edit_notes_and_reload(browser, served):
