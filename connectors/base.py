@@ -3,6 +3,8 @@
 - :class:`CalendarSource`: a calendar cadenced reads (ICS feed or file, Google, ...).
 - :class:`InviteWriter`: a calendar source that can link an agenda from the invites
   the owner organizes.
+- :class:`AgendaBlockWriter`: a calendar source that can write the coming meeting's
+  agenda into that meeting's invite (for agendas kept on this machine).
 - :class:`AgendaStore`: where the living agenda documents live (local files,
   Google Docs), with compare-and-swap writes; :func:`with_retry` is how callers
   use it.
