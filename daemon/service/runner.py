@@ -205,9 +205,9 @@ class Runner:
         def index() -> list[tuple[str, str]]:
             names = {r.person: r.name for r in (self.last_analysis.relationships
                                                 if self.last_analysis else ())}
-            people = getattr(self.agendas, "people", None)  # Google Docs: no local pages
+            people = getattr(self.agendas, "people", None)  # Google Docs: everyone known
             return [(person, names.get(person, person))
-                    for person in (people() if callable(people) else [])]
+                    for person in (people() if callable(people) else sorted(names))]
 
         self.server = AgendaServer(host=settings.host, port=settings.port, secret=secret,
                                    store=self.agendas, feed=feed, index=index,
