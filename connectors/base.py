@@ -47,7 +47,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -59,6 +59,7 @@ from daemon.core.booking import AgendaLink, Booking
 from daemon.core.detection import Sketch
 from daemon.core.errors import CadencedError
 from daemon.core.model import Event
+from daemon.core.suggest import TheirBusy
 
 
 class Interest(Protocol):
@@ -157,6 +158,22 @@ class AgendaBlockWriter(Protocol):
 
 
 # --- booking a 1:1 -----------------------------------------------------------------
+
+
+@runtime_checkable
+class Availability(Protocol):
+    """A calendar service that can tell when other people in the owner's organisation
+    are busy (Google's free/busy), for make-up slots that suit both.
+
+    :meth:`busy_of` answers for every address asked: its busy blocks within
+    ``[start, end)``, or ``unseen`` saying why that calendar could not be seen (not
+    in the organisation, not shared, the sign-in does not allow it, the service
+    failed). It never raises for one address, nor for the whole question."""
+
+    name: str
+
+    def busy_of(self, addresses: Sequence[str], start: datetime, end: datetime
+                ) -> dict[str, TheirBusy]: ...
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from connectors.google.errors import GoogleApiError
 from connectors.google.events import read_events
 from daemon.config import GoogleSource
 from daemon.core.agenda.digest import AgendaDigest
+from daemon.core.suggest import TheirBusy
 from daemon.state.files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,15 @@ class GoogleCalendar:
             log.error("%s%s", exc, f" ({exc.hint})" if exc.hint else "")
             return []
         return [patch] if patch is not None else []
+
+    # --- Availability ---------------------------------------------------------------
+
+    def busy_of(self, addresses: Sequence[str], start: datetime, end: datetime
+                ) -> dict[str, TheirBusy]:
+        """When colleagues are busy (:mod:`connectors.google.freebusy`)."""
+        from connectors.google.freebusy import busy_of
+
+        return busy_of(self, addresses, start, end)
 
     # --- EventBooker ----------------------------------------------------------------
 

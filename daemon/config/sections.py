@@ -391,6 +391,7 @@ class Suggest(_Section):
     day_start: str = "09:00"
     day_end: str = "17:30"
     buffer_minutes: int = Field(default=10, ge=0, le=120)
+    free_busy: bool = True  # ask Google's free/busy when the other person is busy
 
     _norm_clock = field_validator("day_start", "day_end")(classmethod(lambda cls, v: _clock(v)))
 

@@ -148,7 +148,7 @@ def first_slots(analysis: Analysis, config: Config, store: Store, now: datetime,
     from daemon.service.suggest import remember, suggestions
 
     events, _reports = read_sources(list(calendars), config, prefilter=False)
-    found = suggestions(analysis, events, config, now)
+    found = suggestions(analysis, events, config, now, calendars=calendars)
     remember(store, found, now)
     return {s.person: (s.slots[0].start, s.slots[0].end) for s in found if s.slots}
 
