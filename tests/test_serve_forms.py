@@ -173,3 +173,48 @@ def test_the_coming_section_is_the_first_that_has_not_begun():
     doc = forms.parse(DOC, tz=BERLIN)
     assert forms.coming_section(doc, at("2026-11-10T09:00")).key == "u|20261116T090000Z"
     assert forms.coming_section(doc, at("2026-11-16T09:00") + timedelta(hours=1)) is None
+
+
+# --- the command -----------------------------------------------------------------------
+
+
+def test_cadenced_serve_serves_the_health_page_and_stops_on_sigterm(tmp_path, demo):
+    """`cadenced serve` as a user runs it: a process, its address in the runtime file."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from daemon.state import paths
+
+    config = tmp_path / "config.toml"
+    people = "".join(f'[[people]]\nname = "{p["name"]}"\nemail = "{p["email"]}"\n\n'
+                     for p in demo["people"])
+    config.write_text(
+        f'[owner]\nemail = "{demo["owner"]["email"]}"\nname = "Maya Chen"\n'
+        f'timezone = "Europe/Berlin"\n\n[[sources]]\nname = "demo"\ntype = "ics"\n'
+        f'url = "{demo["sources"][0]["url"]}"\n\n{people}'
+        '[server]\nenabled = true\nport = 0\n')
+    process = subprocess.Popen([sys.executable, "-m", "daemon", "--config", str(config),
+                                "serve"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    runtime = paths.runtime_dir() / paths.RUNTIME_FILE
+    try:
+        base = None
+        deadline = time.monotonic() + 60
+        while base is None and time.monotonic() < deadline and process.poll() is None:
+            if runtime.exists():
+                base = json.loads(runtime.read_text()).get("server")
+            time.sleep(0.1)
+        assert base, process.stderr.read().decode() if process.poll() is not None else "slow"
+        with urllib.request.urlopen(base + "/") as reply:
+            page = reply.read().decode()
+        assert "<h1>Your 1:1s</h1>" in page and "Tom Becker" in page
+        assert "/person/jonas@example.com" in page
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    assert not runtime.exists()
+    assert os.environ["XDG_RUNTIME_DIR"] in str(runtime)  # never the real one
