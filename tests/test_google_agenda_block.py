@@ -74,6 +74,7 @@ def test_the_block_goes_into_the_next_instance_only_once_per_change(google, tmp_
     assert event["description"].startswith(OWNER_TEXT + "\n\n" + START)
     assert event["description"].count(START) == 1
     assert "- the <b>offsite</b> & budget" in event["description"]  # plain text, as typed
+    assert "<br>" not in event["description"]
     assert cal.get(master["id"])["description"] == OWNER_TEXT
 
     # The owner deletes the block: it is not put back, even after the section changed.
@@ -135,3 +136,14 @@ def test_digest_reads_topics_carried_items_and_prompts():
     assert found.carried == ("Ada: send it (due 2026-11-20) — open 3 days, carried 1x",)
     assert found.prompts == ("Q?",) and found.theme == "clarity"
     assert digest(text, "other") is None
+
+
+def test_a_topic_with_markup_does_not_turn_a_plain_block_into_html():
+    resource = {"id": "x_1", "organizer": {"self": True}, "description": "mine"}
+    body = plan_block(resource, DIGEST)
+    resource.update(description=body["description"],
+                    extendedProperties=body["extendedProperties"])
+    again = plan_block(resource, AgendaDigest("k", topics=("<i>x</i>",), carried=(),
+                                              prompts=()))
+    assert again["description"] == "mine\n\n" + render_block(
+        AgendaDigest("k", topics=("<i>x</i>",), carried=(), prompts=()), as_html=False)

@@ -106,7 +106,7 @@ def plan_block(resource: dict[str, Any], digest: AgendaDigest) -> dict[str, Any]
         return None  # already says this
     if digest.empty and block is None:
         return None
-    as_html = is_html(description)
+    as_html = is_html(prefix + tail)  # the owner's text decides, never the block's topics
     separator = ("<br><br>" if as_html else "\n\n") if prefix.strip() else ""
     new_block = separator + render_block(digest, as_html=as_html)
     if tail and not tail.startswith(("\n", "<br>")):
