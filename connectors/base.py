@@ -50,8 +50,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from daemon.core.agenda.digest import AgendaDigest
@@ -60,6 +59,9 @@ from daemon.core.detection import Sketch
 from daemon.core.errors import CadencedError
 from daemon.core.model import Event
 from daemon.core.suggest import TheirBusy
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage  # the type only: a scan sends no mail
 
 
 class Interest(Protocol):

@@ -99,6 +99,7 @@ class IcsSource(_Section):
     user_agent: str | None = None
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     max_mb: float = Field(default=20.0, gt=0, le=1024)
+    max_events: int = Field(default=50_000, gt=0, le=10_000_000)
 
     @field_validator("url")
     @classmethod

@@ -26,6 +26,7 @@ from connectors.base import AgendaStore, MailError, Outgoing
 from daemon.config import Config
 from daemon.core.agenda.empty import is_empty
 from daemon.core.agenda.model import Carried, meeting_key
+from daemon.core.history import KEEP
 from daemon.core.rules import Analysis, is_booked
 from daemon.service.agendas import overdue_items
 from daemon.state.store import Store
@@ -45,6 +46,7 @@ def nudge_step(config: Config, agendas: AgendaStore, state: Store
         return []
 
     def step(analysis: Analysis, now: datetime) -> None:
+        forget_old_nudges(state, now)
         horizon = now + timedelta(hours=hours)
         for rel in analysis.relationships:
             for occ in rel.occurrences:
@@ -61,6 +63,19 @@ def nudge_step(config: Config, agendas: AgendaStore, state: Store
                        overdue.get(rel.person, []))
 
     return [step]
+
+
+def forget_old_nudges(state: Store, now: datetime) -> int:
+    """Drop the markers of nudges sent longer ago than the retention (the meeting is long
+    over): the table keeps a bounded number of them however long the service runs."""
+    horizon = now - KEEP
+
+    def old(marker: dict[str, object]) -> bool:
+        try:
+            return datetime.fromisoformat(str(marker.get("sending"))) < horizon
+        except ValueError:
+            return False
+    return state.remove_documents_where(TABLE, old)
 
 
 def _nudge(config: Config, agendas: AgendaStore, state: Store, person: str, name: str,
