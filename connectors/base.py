@@ -3,6 +3,8 @@
 - :class:`CalendarSource`: a calendar cadenced reads (ICS feed or file, Google, ...).
 - :class:`InviteWriter`: a calendar source that can link an agenda from the invites
   the owner organizes.
+- :class:`AgendaBlockWriter`: a calendar source that can write the coming meeting's
+  agenda into that meeting's invite (for agendas kept on this machine).
 - :class:`AgendaStore`: where the living agenda documents live (local files,
   Google Docs), with compare-and-swap writes; :func:`with_retry` is how callers
   use it.
@@ -51,6 +53,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
+from daemon.core.agenda.digest import AgendaDigest
 from daemon.core.booking import AgendaLink, Booking
 from daemon.core.detection import Sketch
 from daemon.core.errors import CadencedError
@@ -133,6 +136,27 @@ class InviteWriter(Protocol):
     def link_agenda(self, uid: str, link: AgendaLink, *, dry_run: bool = False
                     ) -> list[InviteChange]:
         ...
+
+
+@runtime_checkable
+class AgendaBlockWriter(Protocol):
+    """A calendar source that can write the coming meeting's agenda into its invite
+    (for agendas kept on this machine, which no invite can link).
+
+    :meth:`write_agenda` changes only the meeting ``uid`` at ``original_start`` (for a
+    series, that one instance, as an exception the way the calendar's API makes
+    one; never the series), only when the owner organizes it. The block goes at the
+    end of the description, the owner's text before it byte-identical; it is
+    replaced when ``digest`` changed, left alone when not, and never put back once
+    the owner deleted it. Same errors as :meth:`InviteWriter.link_agenda`."""
+
+    name: str
+
+    @property
+    def can_write(self) -> bool: ...
+
+    def write_agenda(self, uid: str, original_start: datetime, digest: AgendaDigest, *,
+                     dry_run: bool = False) -> list[InviteChange]: ...
 
 
 # --- booking a 1:1 -----------------------------------------------------------------
@@ -326,8 +350,8 @@ class Mailer(Protocol):
 
 
 __all__ = [
-    "AgendaLink", "AgendaStore", "AgendaStoreError", "Booking", "CalendarSource", "Conflict",
-    "EventBooker",
+    "AgendaBlockWriter", "AgendaLink", "AgendaStore", "AgendaStoreError", "Booking",
+    "CalendarSource", "Conflict", "EventBooker",
     "Interest", "InvalidPerson", "InviteChange", "InviteWriter", "MailError", "Mailer",
     "Outgoing", "ReadResult", "Revision", "file_name", "plain_address", "with_retry",
 ]

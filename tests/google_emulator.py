@@ -19,8 +19,11 @@ Google behaviours emulated (and only these; anything else is a 400 or 404):
 - Calendar: etags that change on every change, sync tokens (410 ``fullSyncRequired``,
   400 with incompatible filters), paging, tombstones of deleted events and
   cancelled instances, patch as a JSON merge, ``If-Match`` (412 ``conditionNotMet``),
-  ``supportsAttachments``, ``forbiddenForNonOrganizer``; freeBusy.query over the busy
-  blocks a test sets in ``availability`` (any other address: ``notFound``).
+  ``supportsAttachments``, ``forbiddenForNonOrganizer``; ``events.instances`` with
+  ``originalStart`` (the one form cadenced uses; the emulator trusts it to be one of
+  the rule's starts), and a patch of an instance that makes it an exception;
+  freeBusy.query over the busy blocks a test sets in ``availability`` (any other
+  address: ``notFound``).
 - OAuth: authorization code with PKCE (S256 or plain), refresh, revoke,
   client credentials in the form or HTTP Basic.
 - Drive: files with appProperties, a subset of ``q``, ``fields`` selection,
@@ -738,18 +741,68 @@ class Calendar:
         self.send_updates.append((made["id"], _one(req.query, "sendUpdates")))
         return made
 
+    def _virtual_instance(self, master: dict[str, Any], original: str) -> dict[str, Any]:
+        """The occurrence of ``master`` at ``original`` (RFC 3339) as events.instances
+        shows it: its exception when there is one, else the master's fields with the
+        occurrence's times and id (and the master's etag)."""
+        zone = (master.get("start") or {}).get("timeZone")
+        original_start = {"dateTime": original, **({"timeZone": zone} if zone else {})}
+        instance_id = self.instance_id(master["id"], original_start)
+        if instance_id in self.events:
+            return copy.deepcopy(self.events[instance_id])
+        base = {k: copy.deepcopy(v) for k, v in master.items() if k not in ("recurrence", "id")}
+        start = _moment(master.get("start"), self.time_zone)
+        end = _moment(master.get("end"), self.time_zone)
+        first = _moment(original_start, self.time_zone)
+        assert start is not None and end is not None and first is not None
+        if zone:
+            first = first.astimezone(ZoneInfo(zone))
+        base["start"] = {"dateTime": first.isoformat(), **({"timeZone": zone} if zone else {})}
+        base["end"] = {"dateTime": (first + (end - start)).isoformat(),
+                       **({"timeZone": zone} if zone else {})}
+        base.update(id=instance_id, recurringEventId=master["id"],
+                    originalStartTime=original_start)
+        return base
+
+    def api_instances(self, req: Request, event_id: str) -> dict[str, Any]:
+        master = self._api_event(event_id)
+        if "recurrence" not in master:
+            return {"kind": "calendar#events", "items": [copy.deepcopy(master)]}
+        original = _one(req.query, "originalStart")
+        if not original:
+            raise GoogleError(400, "badRequest", "events.instances without originalStart is "
+                              "not supported by the emulator")
+        found = self._virtual_instance(master, original)
+        items = [] if found.get("status") == "cancelled" else [found]
+        return {"kind": "calendar#events", "items": items}
+
     def api_patch(self, req: Request, event_id: str) -> dict[str, Any]:
+        if event_id not in self.events and "_" in event_id:
+            # an instance of a series not changed before: the patch makes it an exception
+            master_id, _, stamp = event_id.rpartition("_")
+            master = self.events.get(master_id)
+            if master is not None and "recurrence" in master and \
+                    re.fullmatch(r"\d{8}T\d{6}Z", stamp):
+                wanted = req.headers.get("if-match")
+                if wanted and wanted not in ("*", master["etag"]):
+                    raise GoogleError(412, "conditionNotMet", "Precondition Failed",
+                                      location="If-Match")
+                moment = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+                virtual = self._virtual_instance(master, rfc3339(moment))
+                self.insert(virtual)
+                return self._write(req, event_id, replace=False, checked=True)
         return self._write(req, event_id, replace=False)
 
     def api_put(self, req: Request, event_id: str) -> dict[str, Any]:
         return self._write(req, event_id, replace=True)
 
-    def _write(self, req: Request, event_id: str, *, replace: bool) -> dict[str, Any]:
+    def _write(self, req: Request, event_id: str, *, replace: bool,
+               checked: bool = False) -> dict[str, Any]:
         event = self._api_event(event_id)
         if not isinstance(req.body, dict):
             raise GoogleError(400, "parseError", "Parse Error")
         wanted = req.headers.get("if-match")
-        if wanted and wanted not in ("*", event["etag"]):
+        if wanted and not checked and wanted not in ("*", event["etag"]):
             raise GoogleError(412, "conditionNotMet", "Precondition Failed",
                               location="If-Match")
         body = copy.deepcopy(req.body)
@@ -1505,6 +1558,8 @@ class Emulator:
                 ("POST", _EVENTS, lambda r, c: self._cal(c).api_insert(r), CALENDAR_WRITE),
                 ("GET", _EVENTS + r"/([^/]+)", lambda r, c, e: self._cal(c).api_get(r, e),
                  CALENDAR_READ),
+                ("GET", _EVENTS + r"/([^/]+)/instances",
+                 lambda r, c, e: self._cal(c).api_instances(r, e), CALENDAR_READ),
                 ("PATCH", _EVENTS + r"/([^/]+)", lambda r, c, e: self._cal(c).api_patch(r, e),
                  CALENDAR_WRITE),
                 ("PUT", _EVENTS + r"/([^/]+)", lambda r, c, e: self._cal(c).api_put(r, e),

@@ -452,7 +452,9 @@ def request(server: AgendaServer, path: str, method: str = "GET", body: bytes | 
 def assert_security_headers(headers: dict[str, str]) -> None:
     for name, value in SECURITY_HEADERS:
         assert headers.get(name) == value, name
-    assert headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+    assert headers["Content-Security-Policy"] == (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'")
 
 
 def test_base_url_and_secret(server):

@@ -410,6 +410,21 @@ def test_the_service_prepares_docs_links_them_and_serves_the_overlay(google, tmp
         with urllib.request.urlopen(runner.server.base_url + "/calendar.ics") as reply:
             feed = reply.read().decode()
         assert f"https://docs.google.com/document/d/{doc_id}/edit" in feed.replace("\r\n ", "")
+        # The agenda page's forms write through the Docs store too.
+        import re
+        from urllib.parse import urlencode
+
+        page_url = f"{runner.server.base_url}/agenda/{ADA}"
+        with urllib.request.urlopen(page_url) as reply:
+            page = reply.read().decode()
+        fields = {name: re.search(rf'name="{name}" value="([0-9a-zA-Z_-]+)"', page).group(1)
+                  for name in ("token", "version")}
+        form = urllib.request.Request(
+            page_url + "/topic", data=urlencode({**fields, "topic": "budget"}).encode(),
+            headers={"Origin": f"http://127.0.0.1:{runner.server.port}"})
+        with urllib.request.urlopen(form) as reply:  # follows the 303 back to the page
+            assert "budget" in reply.read().decode()
+        assert "budget" in google.docs.text(doc_id)
     finally:
         if runner.server is not None:
             runner.server.stop()

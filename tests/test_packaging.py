@@ -25,7 +25,10 @@ def test_wheel_carries_daemon_connectors_and_the_demo(tmp_path: Path):
     for required in ("daemon/__init__.py", "daemon/cli/main.py", "daemon/core/rules.py",
                      "connectors/__init__.py", "connectors/ics/parse.py",
                      "daemon/demo/demo.ics", "daemon/demo/config.toml",
-                     "daemon/systemd/cadenced.service"):
+                     "daemon/systemd/cadenced.service",
+                     "daemon/render/templates/report.html.j2",
+                     "daemon/render/templates/serve/health.html.j2",
+                     "daemon/render/templates/serve/agenda.html.j2"):
         assert required in names, required
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -36,6 +36,7 @@ from connectors.google.auth.token import TokenFile
 from connectors.google.errors import GoogleApiError
 from connectors.google.events import read_events
 from daemon.config import GoogleSource
+from daemon.core.agenda.digest import AgendaDigest
 from daemon.core.suggest import TheirBusy
 from daemon.state.files import atomic_write
 
@@ -171,6 +172,20 @@ class GoogleCalendar:
             if patch is not None:
                 changes.append(patch)
         return changes
+
+    def write_agenda(self, uid: str, original_start: datetime, digest: AgendaDigest, *,
+                     dry_run: bool = False) -> list[InviteChange]:
+        """The agenda block in the meeting ``uid`` at ``original_start`` (only that
+        instance: :mod:`connectors.google.agenda_block`). A failure of this event is
+        logged and skipped; ``NeedsSignIn`` ends the step."""
+        from connectors.google.agenda_block import write_block
+
+        try:
+            patch = write_block(self, uid, original_start, digest, dry_run=dry_run)
+        except GoogleApiError as exc:
+            log.error("%s%s", exc, f" ({exc.hint})" if exc.hint else "")
+            return []
+        return [patch] if patch is not None else []
 
     # --- Availability ---------------------------------------------------------------
 

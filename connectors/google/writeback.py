@@ -62,12 +62,13 @@ class Patch:
 
     def describe(self) -> str:
         parts = []
+        url = self.body.get(KEY_PROPS, {}).get(KEY_PRIVATE, {}).get(KEY_URL)
         if "description" in self.body:
-            parts.append("description + 1 line")
+            parts.append("description + 1 line" if url else "description: the agenda block")
         if "attachments" in self.body:
             parts.append(f"attachments: {len(self.body['attachments'])}")
         return (f"{self.source}: {self.summary or '(no title)'} [{self.event_id}]: "
-                + ", ".join(parts) + f" -> {self.body[KEY_PROPS][KEY_PRIVATE][KEY_URL]}")
+                + ", ".join(parts) + (f" -> {url}" if url else ""))
 
 
 def is_html(text: str) -> bool:

@@ -72,7 +72,8 @@ def agenda(ctx: click.Context, now_text: str | None, person: str | None, show: b
             done.extend(prepare(analysis, config, store, state, moment, person=who))
 
         # The person's agenda even if [agenda] is off; then its link in the invites.
-        result = syncer.sync(now, steps=[step, *invite_step(config, syncer.sources, store)])
+        invites = invite_step(config, syncer.sources, store, state=state)
+        result = syncer.sync(now, steps=[step, *invites])
     say_failed(result.scan)
     if seen:
         _check_person(seen[0], who)

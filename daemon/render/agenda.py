@@ -180,7 +180,7 @@ def page(body: str, *, title: str) -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="referrer" content="no-referrer">\n'
+        '<meta name="referrer" content="same-origin">\n'
         f"<title>{escape(title)}</title>\n<style>\n{_STYLE}\n</style>\n"
         f"</head>\n<body>\n{body}\n</body>\n</html>\n"
     )

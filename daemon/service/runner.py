@@ -46,8 +46,9 @@ from daemon.core.errors import CadencedError
 from daemon.service.agendas import upcoming_meetings
 from daemon.service.invites import agenda_steps
 from daemon.service.notify import Notifier, watchdog_interval
-from daemon.service.report import is_due, report_for, send_report
+from daemon.service.report import is_due, report_for, send_report, source_statuses
 from daemon.service.server import AgendaServer, new_secret, overlay_calendar
+from daemon.service.site import LiveView
 from daemon.service.sync import Abandoned, Syncer, SyncResult
 from daemon.state.files import atomic_write
 from daemon.state.paths import RUNTIME_FILE
@@ -97,6 +98,9 @@ class Runner:
         self.syncer = Syncer(loaded.config, store)
         self.agendas = build_agenda_store(loaded.config, self.syncer.sources, data_dir)
         self.last_analysis: Any = None
+        # What the health page shows, taken in the sync's thread after each sync.
+        self.last_sources: list[Any] = []
+        self.last_overdue: dict[str, Any] = {}
         self.server: AgendaServer | None = None
         self.health = Health()
         self.stopping = threading.Event()
@@ -142,6 +146,7 @@ class Runner:
             )
             log.info("sync done: %s%s", status_line(self.health, None, self.config.owner.tz),
                      "" if result.wrote_state else " (state unchanged)")
+            self._snapshot(now)
             self._report_if_due(result, now)
             return result
         except CadencedError as exc:
@@ -152,6 +157,24 @@ class Runner:
             self._sync_lock.release()
             self._publish()
         return None
+
+    def _snapshot(self, now: datetime) -> None:
+        """The sources' health and the overdue items, for the server's threads (they
+        never read the state while a sync writes it)."""
+        from daemon.service.agendas import overdue_items
+
+        self.last_sources = source_statuses(self.store.sources())
+        try:
+            self.last_overdue = dict(overdue_items(self.store, now.date()))
+        except CadencedError as exc:
+            log.debug("overdue items not known: %s", exc)
+
+    def live_view(self) -> LiveView:
+        """The health page's content: the last sync's analysis, at this moment."""
+        return LiveView(config=lambda: self.config, analysis=lambda: self.last_analysis,
+                        sources=lambda: self.last_sources, clock=self.clock,
+                        overdue=lambda _day: self.last_overdue,
+                        synced=lambda: self.health.last_sync)
 
     def _steps(self) -> list[Callable[[Any, datetime], None]]:
         """What runs after each sync, before its one commit: the agendas, then their
@@ -182,12 +205,13 @@ class Runner:
         def index() -> list[tuple[str, str]]:
             names = {r.person: r.name for r in (self.last_analysis.relationships
                                                 if self.last_analysis else ())}
-            people = getattr(self.agendas, "people", None)  # Google Docs: no local pages
+            people = getattr(self.agendas, "people", None)  # Google Docs: everyone known
             return [(person, names.get(person, person))
-                    for person in (people() if callable(people) else [])]
+                    for person in (people() if callable(people) else sorted(names))]
 
         self.server = AgendaServer(host=settings.host, port=settings.port, secret=secret,
-                                   store=self.agendas, feed=feed, index=index)
+                                   store=self.agendas, feed=feed, index=index,
+                                   live=self.live_view())
         self.server.start()
         if hasattr(self.agendas, "base_url"):
             self.agendas.base_url = self.server.base_url
@@ -296,6 +320,8 @@ class Runner:
             self.agendas = build_agenda_store(loaded.config, self.syncer.sources, self.data_dir)
             if hasattr(self.agendas, "base_url"):
                 self.agendas.base_url = base_url
+            if self.server is not None:  # the forms write to the new store
+                self.server.store = self.server.site.store = self.agendas
         self.scheduler.remove_all_jobs()
         self._schedule(first_sync=self.clock() + timedelta(seconds=1))
         log.info("configuration reloaded")

@@ -1,66 +1,70 @@
-"""``cadenced serve``: the 1:1 documents and an overlay calendar over local HTTP.
+"""``cadenced serve``: the health of the 1:1s, the agendas with their forms, and an
+overlay calendar, over local HTTP.
 
 Every address starts with a secret path segment (:func:`new_secret`): the base URL
 ``http://127.0.0.1:8765/<secret>`` is a credential, like a calendar's secret
-address. Routes (GET and HEAD; any other method gets 405):
+address. The pages (:mod:`daemon.service.site`) are GET (and HEAD); the agenda
+forms POST to ``/<secret>/agenda/<email>/{topic,item,notes}``, and POST is
+answered nowhere else (405, like any other method).
 
-``/<secret>/``
-    an index page linking every person's agenda and the calendar feed;
-``/<secret>/agenda/<email>``
-    the person's document as a safe HTML page (:mod:`daemon.render.agenda`), 404 when
-    there is none;
-``/<secret>/calendar.ics``
-    the overlay feed (:func:`overlay_calendar`): one event per upcoming 1:1 with a
-    link to its agenda, to subscribe to next to the real calendar.
+A POST is refused before it reaches the store unless
+
+* its ``Host`` is one the server serves (every request: DNS rebinding gets 421);
+* its ``Origin`` is this server (a loopback name or ``[server] host``, http, this
+  port): a page elsewhere cannot submit a form here (403);
+* it is ``application/x-www-form-urlencoded`` with a ``Content-Length`` of at most
+  :data:`MAX_BODY` bytes (411, 415, 413);
+* it carries the page's CSRF token (an HMAC of the page's path under a key made
+  when the server starts), so a form must come from a page this server rendered.
 
 Anything whose first segment is not exactly the secret (compared in constant time)
 gets the same empty 404. Request lines are logged (at DEBUG) with the first path
-segment replaced by ``…``, so neither the secret nor a near miss of it reaches the
-log. Every response carries a strict Content-Security-Policy, ``nosniff``,
-``no-referrer`` and ``no-store``.
+segment replaced by ``…``. Every response carries a strict Content-Security-Policy
+(no script at all, forms only to this server, no framing), ``nosniff``,
+``Referrer-Policy: same-origin`` (no address of this server reaches another site) and
+``no-store``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
 import secrets
 import socket
 import threading
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from html import escape
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote, unquote
-from zoneinfo import ZoneInfo
+from urllib.parse import urlsplit
 
-from icalendar import Calendar, Event
-
-from connectors.base import InvalidPerson
 from daemon.config import is_loopback_host
-from daemon.core.agenda.model import Meeting
 from daemon.core.errors import CadencedError
-from daemon.render.agenda import page, render_document
+from daemon.service.overlay import CALNAME, overlay_calendar
+from daemon.service.site import Answer, LiveView, Site
 from daemon.state.agendas import LocalAgendaStore
 
-__all__ = ["SECURITY_HEADERS", "AgendaServer", "new_secret", "overlay_calendar"]
+__all__ = ["CALNAME", "MAX_BODY", "SECURITY_HEADERS", "AgendaServer", "new_secret",
+           "overlay_calendar"]
 
 log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = (
-    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
+    ("Content-Security-Policy",
+     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+     "frame-ancestors 'none'; base-uri 'none'"),
     ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
+    # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" with
+    # the forms, and the Origin check needs the real one. No other site gets a referrer.
+    ("Referrer-Policy", "same-origin"),
     ("Cache-Control", "no-store"),
     ("X-Frame-Options", "DENY"),
 )
-CALNAME = "cadenced agendas"
+MAX_BODY = 64 * 1024  # bytes of one form
+FORM_TYPE = "application/x-www-form-urlencoded"
 _SECRET = re.compile(r"[A-Za-z0-9_\-]{16,}")
 _HIDDEN = "…"
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def new_secret() -> str:
@@ -68,106 +72,12 @@ def new_secret() -> str:
     return secrets.token_urlsafe(24)
 
 
-# --- the overlay calendar ------------------------------------------------------------
-
-
-def _uid(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24] + "@cadenced"
-
-
-def _text(value: str) -> str:
-    """A text value without control characters (line breaks become ``\\n``)."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(c for c in value if c == "\n" or c == "\t" or (ord(c) >= 0x20 and c != "\x7f"))
-
-
-def _aware(value: datetime, what: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware, got {value.isoformat()}")
-    return value
-
-
-def _in_zone(value: datetime, *, utc: bool) -> datetime:
-    """``value`` in its IANA zone (written with TZID), else in UTC."""
-    zone = value.tzinfo
-    if not utc and isinstance(zone, ZoneInfo) and zone.key and zone.key != "UTC":
-        return value
-    return value.astimezone(UTC)
-
-
-def overlay_calendar(
-    meetings: Sequence[tuple[Meeting, str | None, str]], *, now: datetime
-) -> bytes:
-    """An RFC 5545 calendar with one event per upcoming 1:1 (``end > now``).
-
-    ``meetings`` holds ``(meeting, agenda url or None, person name)``. Each event:
-    UID from ``meeting.key`` (stable across runs and moves), DTSTAMP ``now``,
-    DTSTART/DTEND in the meeting's zone (TZID, with its VTIMEZONE) or UTC, SUMMARY
-    ``1:1 agenda: <title>``, DESCRIPTION with the person and ``Agenda: <url>``, URL,
-    STATUS (CANCELLED for a cancelled one) and TRANSP:TRANSPARENT (the overlay
-    never makes you look busy: the real meeting already does).
-    """
-    now = _aware(now, "now")
-    upcoming: dict[str, tuple[Meeting, str | None, str]] = {}
-    for meeting, url, name in meetings:
-        _aware(meeting.start, f"the start of {meeting.key}")
-        _aware(meeting.end, f"the end of {meeting.key}")
-        if meeting.end > now and meeting.key not in upcoming:
-            upcoming[meeting.key] = (meeting, url, name)
-    ordered = sorted(upcoming.values(), key=lambda m: (m[0].start, m[0].key))
-    calendar = _calendar(ordered, now=now, utc=False)
-    if calendar.get_missing_tzids():  # a zone icalendar cannot describe: use UTC
-        calendar = _calendar(ordered, now=now, utc=True)
-    return calendar.to_ical()
-
-
-def _calendar(meetings: list[tuple[Meeting, str | None, str]], *, now: datetime,
-              utc: bool) -> Calendar:
-    calendar = Calendar()
-    calendar.add("prodid", "-//cadenced//agendas//EN")
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", CALNAME)
-    calendar.add("x-published-ttl", "PT15M")
-    calendar.add("refresh-interval", timedelta(minutes=15), parameters={"VALUE": "DURATION"})
-    stamp = now.astimezone(UTC).replace(microsecond=0)
-    for meeting, url, name in meetings:
-        event = Event()
-        event.add("uid", _uid(meeting.key))
-        event.add("dtstamp", stamp)
-        event.add("dtstart", _in_zone(meeting.start, utc=utc))
-        event.add("dtend", _in_zone(meeting.end, utc=utc))
-        event.add("summary", _text(f"1:1 agenda: {meeting.title}"))
-        lines = [f"1:1 with {name}"]
-        if url:
-            lines.append(f"Agenda: {url}")
-        if meeting.cancelled:
-            lines.append("This 1:1 is cancelled.")
-        event.add("description", _text("\n".join(lines)))
-        if url:
-            event.add("url", _text(url))
-        event.add("status", "CANCELLED" if meeting.cancelled else "CONFIRMED")
-        event.add("transp", "TRANSPARENT")
-        calendar.add_component(event)
-    if meetings and not utc:
-        first = min(m.start for m, _, _ in meetings).date() - timedelta(days=366)
-        last = max(m.end for m, _, _ in meetings).date() + timedelta(days=366)
-        calendar.add_missing_timezones(first_date=first, last_date=last)
-    return calendar
-
-
-# --- the server ----------------------------------------------------------------------
-
-
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
 class AgendaServer:
     """The HTTP server of ``cadenced serve``, in a daemon thread.
 
     ``feed()`` returns the overlay calendar's bytes, ``index()`` the people to list
-    as ``(email, display name)``; both are called on each request, from the
-    server's threads.
+    as ``(email, display name)``; ``live`` (optional) gives the health and history
+    pages their content. All are called on each request, from the server's threads.
     """
 
     def __init__(
@@ -176,9 +86,10 @@ class AgendaServer:
         host: str,
         port: int,
         secret: str,
-        store: LocalAgendaStore,
+        store: LocalAgendaStore | Any,
         feed: Callable[[], bytes],
         index: Callable[[], list[tuple[str, str]]],
+        live: LiveView | None = None,
     ) -> None:
         if not _SECRET.fullmatch(secret):
             raise ValueError("the secret must be at least 16 URL-safe characters "
@@ -189,6 +100,8 @@ class AgendaServer:
         self.store = store
         self.feed = feed
         self.index = index
+        self.site = Site(secret=secret, store=store, feed=feed, index=index, live=live,
+                         csrf_key=secrets.token_bytes(32))
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -217,6 +130,9 @@ class AgendaServer:
                         self.host)
         log.info("serving agendas on %s:%d", self.host, self.port)
 
+    def _names(self) -> set[str]:
+        return {*LOOPBACK_NAMES, self.host.strip("[]").lower()}
+
     def serves(self, host_header: str | None) -> bool:
         """Whether a request with this ``Host`` is for this server: the loopback names
         and the configured host, with or without the port. No header (HTTP/1.0 from a
@@ -228,7 +144,21 @@ class AgendaServer:
             name = name[1:].split("]", 1)[0]
         elif name.count(":") == 1:
             name = name.split(":", 1)[0]
-        return name in {*LOOPBACK_NAMES, self.host.strip("[]").lower()}
+        return name in self._names()
+
+    def same_origin(self, origin: str | None) -> bool:
+        """Whether a form's ``Origin`` is this server: http, a name it serves, its
+        port. A missing or ``null`` Origin is refused (browsers send one with every
+        POST)."""
+        if not origin or origin.strip().lower() == "null":
+            return False
+        try:
+            parts = urlsplit(origin.strip())
+            port = parts.port or 80
+        except ValueError:
+            return False
+        return (parts.scheme == "http" and (parts.hostname or "") in self._names()
+                and port == self.port and not parts.path.strip("/"))
 
     @property
     def base_url(self) -> str:
@@ -260,60 +190,7 @@ class AgendaServer:
 
     def route(self, target: str) -> tuple[int, str, bytes]:
         """``(status, content type, body)`` for a GET of ``target``."""
-        path = target.partition("?")[0].partition("#")[0]
-        segments = path[1:].split("/", 1) if path.startswith("/") else [""]
-        first = segments[0].encode("utf-8", "surrogateescape")
-        if not hmac.compare_digest(first, self.secret.encode("ascii")):
-            return HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b""
-        rest = segments[1] if len(segments) > 1 else ""
-        if rest == "":
-            return HTTPStatus.OK, "text/html; charset=utf-8", self._index_page().encode()
-        if rest == "calendar.ics":
-            return HTTPStatus.OK, "text/calendar; charset=utf-8", self.feed()
-        kind, _, person = rest.partition("/")
-        if kind == "agenda" and person and "/" not in person:
-            try:
-                return self._agenda(unquote(person, errors="strict"))
-            except (InvalidPerson, UnicodeDecodeError):
-                return _not_found("There is no agenda with this name.")
-        return _not_found("There is nothing here.")
-
-    def _agenda(self, person: str) -> tuple[int, str, bytes]:
-        revision = self.store.read(person)
-        if revision is None:
-            return _not_found("There is no agenda for this person yet.")
-        names = {email.strip().lower(): name for email, name in self._people()}
-        name = names.get(person.strip().lower()) or person
-        body = render_document(revision.text, title=f"1:1 with {name}")
-        return HTTPStatus.OK, "text/html; charset=utf-8", body.encode()
-
-    def _people(self) -> list[tuple[str, str]]:
-        return list(self.index())
-
-    def _index_page(self) -> str:
-        base = f"/{self.secret}"
-        items = []
-        for email, name in self._people():
-            href = f"{base}/agenda/{quote(email.strip().lower(), safe='@')}"
-            items.append(
-                f'<li><a href="{escape(href)}">{escape(name or email)}</a> '
-                f'<span class="muted">{escape(email)}</span></li>'
-            )
-        listing = (f"<ul>\n{chr(10).join(items)}\n</ul>" if items
-                   else '<p class="muted">No 1:1s yet.</p>')
-        body = (
-            "<main>\n<h1>1:1 agendas</h1>\n"
-            f"{listing}\n"
-            f'<footer><p>Subscribe your calendar app to <a href="{escape(base)}/calendar.ics">'
-            "calendar.ics</a> to see each upcoming 1:1 with a link to its agenda. "
-            "These addresses are secret: share them with no one.</p></footer>\n</main>"
-        )
-        return page(body, title="1:1 agendas")
-
-
-def _not_found(message: str) -> tuple[int, str, bytes]:
-    body = page(f"<main>\n<p>{escape(message)}</p>\n</main>", title="Not found")
-    return HTTPStatus.NOT_FOUND, "text/html; charset=utf-8", body.encode()
+        return self.site.get(target).triple()
 
 
 class _Server(ThreadingHTTPServer):
@@ -324,10 +201,13 @@ class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
+_EMPTY = "text/plain; charset=utf-8"
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "cadenced"
     timeout = 30  # a silent client does not hold a thread forever
-    error_content_type = "text/plain; charset=utf-8"
+    error_content_type = _EMPTY
     error_message_format = ""  # errors the base class sends have an empty body
 
     def version_string(self) -> str:
@@ -343,32 +223,73 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._respond(head=True)
 
+    def do_POST(self) -> None:
+        if not self.agenda.site.accepts_post(self.path):
+            self._not_allowed()
+            return
+        if not self.agenda.serves(self.headers.get("Host")):
+            self._refuse(HTTPStatus.MISDIRECTED_REQUEST)
+            return
+        if not self.agenda.same_origin(self.headers.get("Origin")):
+            log.warning("agenda server: refused a form from another origin (%s)",
+                        self.agenda.scrub(str(self.headers.get("Origin")))[:100])
+            self._refuse(HTTPStatus.FORBIDDEN)
+            return
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type != FORM_TYPE:
+            self._refuse(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+            return
+        length_text = self.headers.get("Content-Length")
+        if length_text is None or not length_text.strip().isdigit():
+            self._refuse(HTTPStatus.LENGTH_REQUIRED)
+            return
+        length = int(length_text)
+        if length > MAX_BODY:
+            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            return
+        body = self.rfile.read(length) if length else b""
+        try:
+            answer = self.agenda.site.post(self.path, body)
+        except Exception as exc:  # noqa: BLE001 - one bad request must not stop the server
+            log.error("cannot answer POST %s: %s", self._logged_path(),
+                      self.agenda.scrub(str(exc)))
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, _EMPTY, b"", head=False)
+            return
+        self._answer(answer, head=False)
+
     def __getattr__(self, name: str) -> Any:
-        # Any other method (POST, PUT, DELETE, OPTIONS, made-up ones): 405.
+        # Any other method (PUT, DELETE, OPTIONS, made-up ones): 405.
         if name.startswith("do_"):
             return self._not_allowed
         raise AttributeError(name)
 
-    def _not_allowed(self) -> None:
+    def _refuse(self, status: HTTPStatus) -> None:
         self.close_connection = True  # the request body, if any, is never read
-        self._send(HTTPStatus.METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", b"",
-                   head=False, extra=(("Allow", "GET, HEAD"),))
+        self._send(status, _EMPTY, b"", head=False)
+
+    def _not_allowed(self) -> None:
+        self.close_connection = True
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, _EMPTY, b"", head=False,
+                   extra=(("Allow", "GET, HEAD"),))
 
     def _respond(self, *, head: bool) -> None:
         if not self.agenda.serves(self.headers.get("Host")):
             # DNS rebinding: a page on another name reaching this port is not answered.
             self.close_connection = True
-            self._send(HTTPStatus.MISDIRECTED_REQUEST, "text/plain; charset=utf-8", b"",
-                       head=head)
+            self._send(HTTPStatus.MISDIRECTED_REQUEST, _EMPTY, b"", head=head)
             return
         try:
-            status, content_type, body = self.agenda.route(self.path)
+            answer = self.agenda.site.get(self.path)
         except Exception as exc:  # noqa: BLE001 - one bad request must not stop the server
             log.error("cannot answer %s %s: %s", self.command, self._logged_path(),
                       self.agenda.scrub(str(exc)))
-            status, content_type, body = (HTTPStatus.INTERNAL_SERVER_ERROR,
-                                          "text/plain; charset=utf-8", b"")
-        self._send(status, content_type, body, head=head)
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, _EMPTY, b"", head=head)
+            return
+        self._answer(answer, head=head)
+
+    def _answer(self, answer: Answer, *, head: bool) -> None:
+        extra = (("Location", answer.location),) if answer.location else ()
+        self._send(answer.status, answer.content_type, answer.body, head=head, extra=extra)
 
     def _send(self, status: int, content_type: str, body: bytes, *, head: bool,
               extra: tuple[tuple[str, str], ...] = ()) -> None:
