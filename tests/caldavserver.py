@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 USER = "owner"
-PASSWORD = "s3cret-app-password"  # noqa: S105 - a test server's own password
+PASSWORD = "s3cret-app-password"
 CALENDAR = "work"  # the calendar folder the fixture makes: /owner/work/
 DISPLAY_NAME = "Work"
 
