@@ -50,6 +50,7 @@ class Fault:
     method: str | None = None  # None: any
     times: int | None = 1  # None: until cleared
     delay: float = 0.0  # seconds before answering (a timeout, when long enough)
+    match: bytes | None = None  # only requests whose body holds this
 
 
 @dataclass
@@ -113,7 +114,7 @@ class Radicale:
                    if k.startswith("HTTP_")}
         if not environ.get("HTTP_X_CADENCED_TEST_ADMIN"):
             self.requests.append(Seen(method, environ.get("PATH_INFO", ""), headers, body))
-            fault = self._fault(method)
+            fault = self._fault(method, body)
             if fault is not None:
                 if fault.delay and self.stop.wait(fault.delay):
                     start_response("503 Service Unavailable", [])
@@ -129,9 +130,10 @@ class Radicale:
                 hook()
         return self.app(environ, start_response)
 
-    def _fault(self, method: str) -> Fault | None:
+    def _fault(self, method: str, body: bytes) -> Fault | None:
         for fault in list(self.faults):
-            if fault.method is None or fault.method == method:
+            if (fault.method is None or fault.method == method) and (
+                    fault.match is None or fault.match in body):
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:
@@ -140,8 +142,9 @@ class Radicale:
         return None
 
     def fail(self, status: int, *, method: str | None = None, times: int | None = 1,
-             headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
-        self.faults.append(Fault(status, headers or {}, b"", method, times, delay))
+             headers: dict[str, str] | None = None, delay: float = 0.0,
+             match: bytes | None = None) -> None:
+        self.faults.append(Fault(status, headers or {}, b"", method, times, delay, match))
 
     # --- what another client does (not counted) -----------------------------------
 

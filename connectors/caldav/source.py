@@ -46,7 +46,7 @@ from connectors.caldav.server import (
 from connectors.ics.parse import Parsed, parse_calendar
 from daemon.config import CaldavSource
 from daemon.core.errors import SourceError
-from daemon.state.files import atomic_write
+from daemon.state.files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class CaldavCalendar:
                            "token": kept.token, "resources": kept.resources},
                           ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            atomic_write(self.cache_file, data, 0o600)
+            write_private(self.cache_file, data)
         except OSError as exc:
             log.warning("source %r: cannot keep a copy of its events: %s", self.name,
                         exc.strerror)
