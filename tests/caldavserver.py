@@ -143,8 +143,8 @@ class Radicale:
 
     def fail(self, status: int, *, method: str | None = None, times: int | None = 1,
              headers: dict[str, str] | None = None, delay: float = 0.0,
-             match: bytes | None = None) -> None:
-        self.faults.append(Fault(status, headers or {}, b"", method, times, delay, match))
+             match: bytes | None = None, body: bytes = b"") -> None:
+        self.faults.append(Fault(status, headers or {}, body, method, times, delay, match))
 
     # --- what another client does (not counted) -----------------------------------
 
