@@ -35,6 +35,8 @@ CONNECTOR = ("connectors.base", "daemon.core", "daemon.config", "daemon.state.fi
 # calendar as ICS or CalDAV gives equal events.
 LAYERS["connectors.caldav"] = ("connectors.base", "daemon.core", "daemon.config",
                                "daemon.state.files", "connectors.ics.parse")
+# `cadenced auth caldav` tests the login through the CalDAV connector's server module.
+LAYERS["daemon.cli.auth"] = (*LAYERS["daemon.cli.auth"], "connectors.caldav.server")
 
 
 def module_name(path: Path) -> str:
