@@ -74,7 +74,9 @@ class Radicale:
         configuration.update({
             "auth": {"type": "htpasswd", "htpasswd_filename": str(users),
                      "htpasswd_encryption": "plain", "delay": "0"},
-            "storage": {"filesystem_folder": str(folder / "collections")},
+            # a test server: no fsync of its storage (much faster, nothing to survive)
+            "storage": {"filesystem_folder": str(folder / "collections"),
+                        "_filesystem_fsync": "False"},
             "rights": {"type": "owner_only"},
             "logging": {"level": "warning", "mask_passwords": "True"},
         }, "cadenced tests", privileged=True)
