@@ -1,7 +1,11 @@
-"""``cadenced auth caldav``: tests the login against a real Radicale and lists the
-calendars, marking the one the source reads; a refused login names the fix."""
+"""The CalDAV source through the command line, against a real Radicale:
+``cadenced auth caldav`` tests the login and lists the calendars (marking the one the
+source reads, naming the fix of a refused login); ``cadenced sync`` keeps the source's
+copy privately, and ``sync --dry-run`` writes nothing, neither state nor events."""
 
 from __future__ import annotations
+
+import json
 
 from caldavserver import PASSWORD, USER
 from click.testing import CliRunner
@@ -9,10 +13,10 @@ from click.testing import CliRunner
 from daemon.cli.main import main
 
 
-def write_config(tmp_path, radicale, *, password=PASSWORD, calendar=None):
+def write_config(tmp_path, radicale, *, password=PASSWORD, calendar=None, extra=()):
     lines = ['[owner]', 'email = "me@example.com"', 'timezone = "Europe/Berlin"', '',
              '[[sources]]', 'name = "dav"', 'type = "caldav"', f'url = "{radicale.url("/")}"',
-             f'username = "{USER}"', f'password_command = "echo {password}"']
+             f'username = "{USER}"', f'password_command = "echo {password}"', *extra]
     if calendar:
         lines.append(f'calendar = "{calendar}"')
     path = tmp_path / "config.toml"
@@ -57,3 +61,32 @@ def test_auth_caldav_refuses_a_source_of_another_kind(tmp_path):
                     'url = "x.ics"\n')
     result = run("auth", "caldav", "--source", "w", "--config", str(path))
     assert result.exit_code == 2 and "not a CalDAV source" in result.output
+
+
+WEEKLY = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+    "UID:ada-weekly\r\nDTSTAMP:20261001T000000Z\r\n"
+    "DTSTART;TZID=Europe/Berlin:20261005T100000\r\nDTEND;TZID=Europe/Berlin:20261005T103000\r\n"
+    "RRULE:FREQ=WEEKLY;BYDAY=MO\r\nSUMMARY:Ada / me\r\nORGANIZER:mailto:me@example.com\r\n"
+    "ATTENDEE;PARTSTAT=ACCEPTED:mailto:me@example.com\r\n"
+    "ATTENDEE;PARTSTAT=ACCEPTED:mailto:ada@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def test_sync_keeps_the_copy_privately_and_a_dry_run_writes_nothing(radicale, tmp_path):
+    from daemon.state import paths
+
+    radicale.put("ada", WEEKLY)
+    config = write_config(tmp_path, radicale, extra=["write_back = true"])
+    dry = run("sync", "--dry-run", "--json", "--now", "2026-11-20T09:00+01:00", "--config",
+              str(config))
+    assert dry.exit_code == 0, dry.output
+    [source] = json.loads(dry.stdout)["sources"]
+    assert source["name"] == "dav" and source["ok"] and source["events"] == 1
+    state = paths.state_dir()
+    assert not list(state.rglob("*.caldav.json")) and not (state / "state.json").exists()
+    assert not [r for r in radicale.requests if r.method == "PUT"]
+    done = run("sync", "--now", "2026-11-20T09:00+01:00", "--config", str(config))
+    assert done.exit_code == 0, done.output
+    [kept] = state.rglob("*.caldav.json")
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert PASSWORD not in kept.read_text()
