@@ -14,6 +14,7 @@ The test side writes calendars straight over HTTP with :meth:`Radicale.put`
 from __future__ import annotations
 
 import base64
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -64,7 +65,7 @@ class Seen:
 class Radicale:
     """A started Radicale with one user and one calendar, and the faults it can show."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, tls: Any = None, ca_file: Path | None = None) -> None:
         import radicale
         from radicale import config as radicale_config
 
@@ -89,15 +90,20 @@ class Radicale:
         self.httpd = make_server("127.0.0.1", 0, self._wsgi, server_class=_ThreadingServer,
                                  handler_class=_QuietHandler)
         self.port = self.httpd.server_address[1]
+        self.scheme = "https" if tls is not None else "http"
+        if tls is not None:  # an ssl.SSLContext for the server side (tests/pki.py)
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
                                        daemon=True)
         self.admin = httpx.Client(base_url=self.url("/"), auth=(USER, PASSWORD), timeout=10,
-                                  trust_env=False)
+                                  trust_env=False,
+                                  verify=ssl.create_default_context(cafile=str(ca_file))
+                                  if ca_file else True)
 
     # --- addresses ------------------------------------------------------------------
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     @property
     def calendar_path(self) -> str:
@@ -197,10 +203,7 @@ class Radicale:
         return len([r for r in self.requests[since:] if method is None or r.method == method])
 
 
-@pytest.fixture
-def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
-    """A started Radicale on 127.0.0.1 with user ``owner`` and the calendar ``Work``."""
-    server = Radicale(tmp_path_factory.mktemp("radicale"))
+def _started(server: Radicale) -> Iterator[Radicale]:
     server.thread.start()
     server.make_calendar()
     try:
@@ -210,3 +213,16 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
         server.httpd.shutdown()
         server.httpd.server_close()
         server.admin.close()
+
+
+@pytest.fixture
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    """A started Radicale on 127.0.0.1 with user ``owner`` and the calendar ``Work``."""
+    yield from _started(Radicale(tmp_path_factory.mktemp("radicale")))
+
+
+@pytest.fixture
+def radicale_tls(tmp_path_factory: pytest.TempPathFactory, pki: Any) -> Iterator[Radicale]:
+    """The same over https, with the test CA's certificate for 127.0.0.1."""
+    yield from _started(Radicale(tmp_path_factory.mktemp("radicale"), tls=pki.server_context(),
+                                 ca_file=pki.ca_file))

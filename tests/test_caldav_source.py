@@ -321,6 +321,15 @@ def test_a_calendar_is_chosen_by_display_name_or_path(radicale, tmp_path):
     assert "no calendar 'Holidays'" in unknown.value.reason
 
 
+def test_tls_is_verified_and_ca_file_trusts_a_private_certificate(radicale_tls, pki, tmp_path):
+    radicale_tls.put("ada", resource(vevent()))
+    with pytest.raises(CaldavError) as refused:
+        read(make_source(radicale_tls, tmp_path / "a"))
+    assert "TLS verification failed" in refused.value.reason
+    trusted = read(make_source(radicale_tls, tmp_path / "b", ca_file=str(pki.ca_file)))
+    assert [e.uid for e in trusted.events] == ["ada-weekly"]
+
+
 # --- the same calendar as ICS and as CalDAV ---------------------------------------
 
 
