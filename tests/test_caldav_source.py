@@ -216,6 +216,17 @@ def test_a_refused_login_needs_sign_in_and_names_the_command(radicale, tmp_path)
     assert "wrong" not in str(refused.value) + refused.value.hint
 
 
+def test_a_fixed_password_is_used_at_the_next_read_without_a_restart(radicale, tmp_path):
+    radicale.put("ada", resource(vevent()))
+    secret = tmp_path / "secret"
+    secret.write_text("wrong\n")
+    source = make_source(radicale, tmp_path, password_command=f"cat {secret}")
+    with pytest.raises(NeedsSignIn):
+        read(source)
+    secret.write_text(PASSWORD + "\n")
+    assert [e.uid for e in read(source).events] == ["ada-weekly"]
+
+
 def test_a_missing_password_names_the_ways_to_give_one(radicale, tmp_path, monkeypatch):
     config = caldav_config(radicale)
     data = config.sources[0].model_dump()

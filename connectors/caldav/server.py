@@ -169,6 +169,11 @@ class Server:
                     headers={"User-Agent": "cadenced"})
         return self._client
 
+    def forget(self) -> None:
+        """Drop the signed-in client: the next request asks for the password again
+        (after a refused login, the user may have fixed it)."""
+        self._client = None
+
     def calendar_at(self, url: str) -> Any:
         """The calendar collection at ``url`` (no request)."""
         import caldav

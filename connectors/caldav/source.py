@@ -45,7 +45,7 @@ from connectors.caldav.server import (
 )
 from connectors.ics.parse import Parsed, parse_calendar
 from daemon.config import CaldavSource
-from daemon.core.errors import SourceError
+from daemon.core.errors import NeedsSignIn, SourceError
 from daemon.state.files import write_private
 
 log = logging.getLogger(__name__)
@@ -167,9 +167,15 @@ class CaldavCalendar:
             self._not_before = None
         try:
             return self._read(tz, interest)
+        except NeedsSignIn:
+            self.server.forget()  # a fixed password is read again next time
+            raise
         except CaldavError as exc:
             if exc.retry_after:
                 self._not_before = self.clock() + exc.retry_after
+            if exc.status == 404 and self._kept is not None:
+                # the calendar moved or was removed: look for it again next time
+                self._kept = replace(self._kept, calendar_url=None)
             raise
 
     def _read(self, tz: ZoneInfo, interest: Interest | None) -> ReadResult:
