@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import CalendarSource, Mailer
-from daemon.config import Config, GoogleSource, IcsSource, Smtp
+from daemon.config import CaldavSource, Config, GoogleSource, IcsSource, Smtp
 
 
 def build_sources(config: Config, *, cache_dir: Path | None = None,
@@ -32,6 +32,8 @@ def build_sources(config: Config, *, cache_dir: Path | None = None,
             sources.append(IcsCalendar(
                 source, cache_dir=cache_dir, persist=not read_only,
                 validators=IcsCalendar.validators_from(checkpoints.get(source.name))))
+        elif isinstance(source, CaldavSource):
+            sources.append(_caldav(source, config, cache_dir=cache_dir, persist=not read_only))
         else:
             sources.append(_google(source, cache_dir=cache_dir, state_dir=state_dir,
                                    persist=not read_only))
@@ -47,6 +49,14 @@ def _google(source: GoogleSource, *, cache_dir: Path | None, state_dir: Path | N
     token = TokenFile(token_path(source, state_dir or paths.state_dir()), source=source.name,
                       timeout=source.timeout_seconds)
     return GoogleCalendar(source, token=token, cache_dir=cache_dir, persist=persist)
+
+
+def _caldav(source: CaldavSource, config: Config, *, cache_dir: Path | None,
+            persist: bool) -> CalendarSource:
+    from connectors.caldav.source import CaldavCalendar
+
+    return CaldavCalendar(source, cache_dir=cache_dir, persist=persist,
+                          owner=config.owner.addresses)
 
 
 def build_agenda_store(config: Config, sources: Sequence[Any], data_dir: Path) -> Any:

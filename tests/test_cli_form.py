@@ -52,7 +52,8 @@ def config(tmp_path: Path) -> Path:
 
 def test_every_command_is_covered_here():
     names = {" ".join(path) for path, _ in ALL}
-    assert names == {"agenda", "auth", "auth google", "auth revoke", "auth status", "demo",
+    assert names == {"agenda", "auth", "auth caldav", "auth google", "auth revoke",
+                     "auth status", "demo",
                      "report", "run", "scan", "serve", "service", "service install",
                      "service uninstall", "status", "suggest", "sync", "book"}
 

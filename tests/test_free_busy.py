@@ -9,11 +9,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from test_book import NOW, TOM, cadenced, demo_config
 
 from connectors.google.auth.scopes import CALENDAR_EVENTS_OWNED, DRIVE_FILE, WRITE_SCOPES
 
 from google_emulator import Emulator
-from test_book import NOW, TOM, cadenced, demo_config
 
 FREEBUSY = "/calendar/v3/freeBusy"
 

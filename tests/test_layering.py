@@ -31,6 +31,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
 # A connector: its own folder, the contracts, the core, its config section, and the one
 # atomic private-file writer (daemon.state.files) for its caches and tokens.
 CONNECTOR = ("connectors.base", "daemon.core", "daemon.config", "daemon.state.files")
+# CalDAV resources are iCalendar: read by the ICS engine's public parser, so the same
+# calendar as ICS or CalDAV gives equal events.
+LAYERS["connectors.caldav"] = ("connectors.base", "daemon.core", "daemon.config",
+                               "daemon.state.files", "connectors.ics.parse")
+# `cadenced auth caldav` tests the login through the CalDAV connector's server module.
+LAYERS["daemon.cli.auth"] = (*LAYERS["daemon.cli.auth"], "connectors.caldav.server")
 
 
 def module_name(path: Path) -> str:

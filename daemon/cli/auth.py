@@ -18,7 +18,7 @@ from daemon.core.errors import InputError
 from daemon.state import paths
 
 if TYPE_CHECKING:
-    from daemon.config import Config, GoogleSource
+    from daemon.config import CaldavSource, Config, GoogleSource
 
 CLIENT_SECRETS = "client_secret.json"
 
@@ -164,3 +164,66 @@ def status(ctx: click.Context, as_json: bool) -> None:
         if state["access_token_expiry"]:
             click.echo(f"  access token valid until {state['access_token_expiry']} "
                        "(renewed automatically)")
+
+
+# --- CalDAV: test the login, list the calendars -------------------------------------
+
+
+def caldav_source(config: Config, name: str | None) -> CaldavSource:
+    """The CalDAV source called ``name``; without a name, the only one there is."""
+    from daemon.config import CaldavSource
+
+    sources = [s for s in config.sources if isinstance(s, CaldavSource)]
+    if name is not None:
+        for source in config.sources:
+            if source.name == name:
+                if isinstance(source, CaldavSource):
+                    return source
+                raise InputError(f"source {name!r} is not a CalDAV source "
+                                 f"(type = {source.type!r})")
+        known = ", ".join(repr(s.name) for s in sources) or "none"
+        raise InputError(f"no source named {name!r}; CalDAV sources: {known}")
+    if len(sources) != 1:
+        names = ", ".join(repr(s.name) for s in sources)
+        raise InputError(f"several CalDAV sources ({names}): say which one" if sources
+                         else 'no source with type = "caldav" in the config',
+                         hint="pass --source NAME" if sources
+                         else 'add a [[sources]] entry with type = "caldav" and a name')
+    return sources[0]
+
+
+@auth.command("caldav")
+@click.option("--source", "source_name", metavar="NAME",
+              help="The CalDAV source to test (default: the only one).")
+@click.pass_context
+@handle_errors
+def caldav(ctx: click.Context, source_name: str | None) -> None:
+    """Test a CalDAV source's login and list its calendars.
+
+    Nothing is stored: the password stays where password_command, the systemd
+    credential or the keyring keeps it. The calendar the source reads is marked.
+    """
+    from connectors.caldav.server import Server
+    from daemon.core.errors import SourceError
+
+    config, _ = _config(ctx)
+    source = caldav_source(config, source_name)
+    server = Server(source)
+    found = server.calendars()
+    click.echo(f"Signed in to {source.url} as {source.username}: "
+               f"{len(found)} calendar(s).")
+    try:
+        chosen = server.pick().url
+        problem = None
+    except SourceError as exc:
+        chosen, problem = None, exc
+    for calendar in found:
+        mark = "*" if calendar.url == chosen else " "
+        click.echo(f" {mark} {calendar.name or '(no name)':<30} {calendar.path}")
+    if problem is not None:
+        click.echo(f"\nNo calendar chosen: {problem.reason}"
+                   + (f"\n  hint: {problem.hint}" if problem.hint else ""))
+    else:
+        click.echo(f"\nSource {source.name!r} reads the calendar marked *. "
+                   + ("It links agendas from the 1:1s you organize (write_back = true)."
+                      if source.write_back else "write_back is off: it only reads."))

@@ -11,6 +11,7 @@ from daemon.config.sections import (
     GOOGLE_API_ROOT,
     Agenda,
     Cadence,
+    CaldavSource,
     Config,
     GoogleSource,
     IcsSource,
@@ -27,7 +28,7 @@ from daemon.config.sections import (
 )
 
 __all__ = [
-    "GOOGLE_API_ROOT", "Agenda", "Cadence", "Config", "GoogleSource", "IcsSource",
+    "GOOGLE_API_ROOT", "Agenda", "Cadence", "CaldavSource", "Config", "GoogleSource", "IcsSource",
     "LoadedConfig", "Nudge", "Owner", "Person", "Server", "Smtp", "Suggest", "Sync", "WeeklyReport",
     "is_loopback_host", "load_config", "parse_config", "system_timezone_name",
 ]

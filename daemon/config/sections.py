@@ -154,19 +154,100 @@ class GoogleSource(_Section):
         return value if value.endswith("/") else value + "/"
 
 
+# --- CalDAV (type = "caldav") ------------------------------------------------------
+
+
+class CaldavSource(_Section):
+    """A calendar on a CalDAV server (``type = "caldav"``): Fastmail, iCloud, Nextcloud,
+    Radicale, Baïkal, SOGo, Zimbra.
+
+    ``url`` is the server (its calendars are discovered through
+    ``current-user-principal`` and ``calendar-home-set``) or a calendar collection.
+    ``calendar`` picks one by display name or path; None: the only calendar, or
+    the URL itself when it is a calendar. The password is never in the file: see
+    :func:`connectors.caldav.credentials.resolve_password`.
+    """
+
+    name: str = Field(min_length=1)
+    type: Literal["caldav"]
+    url: str = Field(min_length=1)
+    username: str = Field(min_length=1)
+    password_command: str | None = Field(default=None, min_length=1)
+    calendar: str | None = Field(default=None, min_length=1)
+    write_back: bool = False
+    send_updates: Literal["none", "all"] = "none"
+    auth: Literal["basic", "digest"] = "basic"
+    ca_file: str | None = Field(default=None, min_length=1)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError(
+                "never put the password in the config file in clear: use password_command, "
+                "$CREDENTIALS_DIRECTORY/caldav-<name>-password (systemd LoadCredential=) "
+                "or the keyring"
+            )
+        return data
+
+    @field_validator("url")
+    @classmethod
+    def _caldav_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in {"https", "http"} or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL such as "
+                             "'https://caldav.fastmail.com/'")
+        if parts.username or parts.password:
+            raise ValueError("put no user name or password in the url: use username and "
+                             "password_command")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ValueError(
+                f"{value!r} would send your password unencrypted: plain http is only "
+                "allowed to localhost, 127.0.0.1 or ::1; use https"
+            )
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("password_command")
+    @classmethod
+    def _caldav_command(cls, value: str | None) -> str | None:
+        import shlex
+
+        if value is not None:
+            try:
+                argv = shlex.split(value)
+            except ValueError as exc:
+                raise ValueError(f"password_command cannot be split into words: {exc}") from None
+            if not argv:
+                raise ValueError("password_command is empty")
+        return value
+
+    _caldav_ca = field_validator("ca_file")(
+        classmethod(lambda cls, v: None if v is None else str(Path(v).expanduser())))
+
+
+# --- the [[sources]] union ----------------------------------------------------------
+
+
+_SOURCE_KINDS = {"ics", "google", "caldav"}
+
+
 def _source_type(value: Any) -> str:
     if isinstance(value, dict):
         kind = value.get("type", "ics")
-        return kind if kind in {"ics", "google"} else "unknown"
+        return kind if kind in _SOURCE_KINDS else "unknown"
     return getattr(value, "type", "ics")
 
 
 Source = Annotated[
-    Annotated[IcsSource, Tag("ics")] | Annotated[GoogleSource, Tag("google")],
+    Annotated[IcsSource, Tag("ics")] | Annotated[GoogleSource, Tag("google")]
+    | Annotated[CaldavSource, Tag("caldav")],
     Discriminator(
         _source_type,
         custom_error_type="source_type",
-        custom_error_message='type must be "ics" or "google"',
+        custom_error_message='type must be "ics", "google" or "caldav"',
     ),
 ]
 

@@ -289,4 +289,67 @@ class GoogleBackend(Backend):
         return len([r for r in self.emulator.requests if r.path.startswith("/calendar/")])
 
 
-KINDS = ("memory", "ics-file", "ics-http", "google")
+# --- CalDAV (a real Radicale, tests/caldavserver.py) ---------------------------------
+
+
+def to_resources(calendar: tuple[Meeting, ...], *, malformed: bool = False
+                 ) -> dict[str, bytes]:
+    """The calendar as CalDAV holds it: one resource per UID (master and overrides)."""
+    head = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//cadenced//contract//EN"]
+    out = {}
+    for m in calendar:
+        lines = [*head, *_vevent(m, start=m.start)]
+        for slot in m.cancelled:
+            lines += _vevent(m, start=slot, recurrence_id=slot, status="CANCELLED")
+        for original, new in m.moved:
+            lines += _vevent(m, start=new, recurrence_id=original)
+        out[m.uid.replace("@", "-")] = ("\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n").encode()
+    if malformed:  # a 1:1-looking event that ends before it starts
+        out["broken"] = ("\r\n".join([
+            *head, "BEGIN:VEVENT", "UID:broken@contract", "DTSTAMP:20261001T000000Z",
+            "DTSTART:20261104T100000Z", "DTEND:20261104T090000Z", "SUMMARY:1:1 Ada",
+            f"ATTENDEE:mailto:{OWNER}", f"ATTENDEE:mailto:{ADA}", "END:VEVENT",
+            "END:VCALENDAR"]) + "\r\n").encode()
+    return out
+
+
+class CaldavBackend(Backend):
+    def __init__(self, radicale: Any, folder: Path) -> None:
+        super().__init__("caldav", reports_deletions=True)
+        self.radicale = radicale
+        self.folder = folder
+
+    def publish(self, calendar, *, malformed=False):
+        self.radicale.faults.clear()
+        wanted = to_resources(calendar, malformed=malformed)
+        for name in self.radicale.names():
+            if name not in wanted:
+                self.radicale.delete(name)
+        for name, data in wanted.items():
+            self.radicale.put(name, data)
+
+    def source(self):
+        if "source" not in self.state:
+            from caldavserver import PASSWORD, USER
+
+            config = parse_config({
+                "owner": {"email": OWNER, "timezone": "Europe/Berlin"},
+                "sources": [{"name": "contract", "type": "caldav",
+                             "url": self.radicale.url("/"), "username": USER,
+                             "password_command": f"echo {PASSWORD}", "timeout_seconds": 5}],
+            }, base_dir=self.folder).config
+            from connectors.registry import build_sources
+
+            [source] = build_sources(config, cache_dir=self.folder / "cache",
+                                     state_dir=self.folder)
+            self.state["source"] = source
+        return self.state["source"]
+
+    def break_next_read(self):
+        self.radicale.fail(500, times=None)
+
+    def requests(self):
+        return self.radicale.count()
+
+
+KINDS = ("memory", "ics-file", "ics-http", "google", "caldav")

@@ -1,6 +1,7 @@
 """The CalendarSource contract (connectors/base.py), held against every kind of source:
-in memory, an ICS file, an ICS feed over HTTP (tests/feedserver.py) and Google (the
-emulator the real google-api-python-client talks to). A new source passes it by adding
+in memory, an ICS file, an ICS feed over HTTP (tests/feedserver.py), Google (the
+emulator the real google-api-python-client talks to) and CalDAV (a real Radicale,
+tests/caldavserver.py). A new source passes it by adding
 a backend to tests/contract/backends.py."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from backends import (
     BERLIN,
     CALENDAR,
     KINDS,
+    CaldavBackend,
     GoogleBackend,
     IcsFileBackend,
     IcsHttpBackend,
@@ -30,6 +32,8 @@ def backend(request, tmp_path):
         made = IcsFileBackend(tmp_path)
     elif kind == "ics-http":
         made = IcsHttpBackend(request.getfixturevalue("server"))
+    elif kind == "caldav":
+        made = CaldavBackend(request.getfixturevalue("radicale"), tmp_path)
     else:
         made = GoogleBackend(request.getfixturevalue("google"), tmp_path)
     made.publish(CALENDAR)
