@@ -9,11 +9,14 @@ the environment: the CLI loads the config and passes it in.
 from daemon.config.load import LoadedConfig, load_config, parse_config
 from daemon.config.sections import (
     GOOGLE_API_ROOT,
+    GRAPH_API_ROOT,
+    MICROSOFT_AUTHORITY,
     Agenda,
     Cadence,
     Config,
     GoogleSource,
     IcsSource,
+    MicrosoftSource,
     Nudge,
     Owner,
     Person,
@@ -27,7 +30,7 @@ from daemon.config.sections import (
 )
 
 __all__ = [
-    "GOOGLE_API_ROOT", "Agenda", "Cadence", "Config", "GoogleSource", "IcsSource",
+    "GOOGLE_API_ROOT", "GRAPH_API_ROOT", "MICROSOFT_AUTHORITY", "MicrosoftSource", "Agenda", "Cadence", "Config", "GoogleSource", "IcsSource",
     "LoadedConfig", "Nudge", "Owner", "Person", "Server", "Smtp", "Suggest", "Sync", "WeeklyReport",
     "is_loopback_host", "load_config", "parse_config", "system_timezone_name",
 ]
