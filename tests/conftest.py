@@ -13,7 +13,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 OWNER = "me@example.com"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
-pytest_plugins = ("feedserver", "googleserver", "graphserver", "pki", "smtpserver")  # 127.0.0.1 servers; a test CA
+# 127.0.0.1 servers; a test CA
+pytest_plugins = ("feedserver", "googleserver", "graphserver", "pki", "smtpserver")
 
 
 def config(people=(), **cadence) -> Config:

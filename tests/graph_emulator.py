@@ -156,6 +156,7 @@ class Emulator:
         self.max_page = 50
         self.granted: frozenset[str] | None = None  # scopes the person consents to
         self.refuse_consent = False
+        self.auto_approve = False  # device codes: the person has already typed the code
         self.access_seconds = 3600
         self.ca_file: str | None = None  # set by the fixture: the CA that signed the cert
         handler = type("Handler", (_Handler,), {"emulator": self})
@@ -487,7 +488,7 @@ class Emulator:
         if what.endswith("devicecode"):
             code = secrets.token_urlsafe(24)
             user_code = secrets.token_hex(4).upper()
-            self.devices[code] = {"user_code": user_code, "approved": False,
+            self.devices[code] = {"user_code": user_code, "approved": self.auto_approve,
                                   "scopes": self._wanted(form.get("scope", ""))}
             return 200, {}, {"device_code": code, "user_code": user_code,
                              "verification_uri": f"{self.root}devicelogin", "expires_in": 900,
