@@ -14,6 +14,7 @@ from backends import (
     IcsFileBackend,
     IcsHttpBackend,
     MemoryBackend,
+    MicrosoftBackend,
     _events,
     normalized,
 )
@@ -30,6 +31,8 @@ def backend(request, tmp_path):
         made = IcsFileBackend(tmp_path)
     elif kind == "ics-http":
         made = IcsHttpBackend(request.getfixturevalue("server"))
+    elif kind == "microsoft":
+        made = MicrosoftBackend(request.getfixturevalue("graph"), tmp_path)
     else:
         made = GoogleBackend(request.getfixturevalue("google"), tmp_path)
     made.publish(CALENDAR)
