@@ -175,7 +175,8 @@ class Emulator:
 
     # --- test-facing: identity ---------------------------------------------------
 
-    def issue(self, scopes: list[str] | frozenset[str]) -> dict[str, Any]:
+    def issue(self, scopes: list[str] | frozenset[str], nonce: str | None = None
+              ) -> dict[str, Any]:
         """A token answer, as the token endpoint gives one (for seeding caches)."""
         granted = frozenset(scopes)
         access, refresh = "eyA" + secrets.token_urlsafe(24), "M.R3_" + secrets.token_urlsafe(24)
@@ -186,7 +187,8 @@ class Emulator:
         id_token = ".".join([_b64({"alg": "none", "typ": "JWT"}), _b64({
             "aud": self.client_id, "iss": f"{self.root}{utid}/v2.0", "iat": int(time.time()),
             "exp": int(time.time()) + 3600, "oid": uid, "tid": utid, "sub": "subject",
-            "preferred_username": self.owner, "name": "Me"}), ""])
+            "preferred_username": self.owner, "name": "Me",
+            **({"nonce": nonce} if nonce else {})}), ""])
         return {"token_type": "Bearer", "scope": " ".join(sorted(granted)),
                 "expires_in": self.access_seconds, "ext_expires_in": self.access_seconds,
                 "access_token": access, "refresh_token": refresh, "id_token": id_token,
@@ -523,7 +525,7 @@ class Emulator:
             code = secrets.token_urlsafe(24)
             self.codes[code] = {"challenge": q.get("code_challenge"),
                                 "method": q.get("code_challenge_method", "plain"),
-                                "redirect_uri": redirect,
+                                "redirect_uri": redirect, "nonce": q.get("nonce"),
                                 "scopes": self._grant(self._wanted(q.get("scope", "")))}
             answer = {"code": code, "state": q.get("state", "")}
         location = redirect + ("&" if "?" in redirect else "?") + urllib.parse.urlencode(answer)
@@ -540,7 +542,7 @@ class Emulator:
             if code["method"] != "S256" or digest.decode().rstrip("=") != code["challenge"]:
                 raise OAuthError("invalid_grant", "AADSTS501481: the code_verifier does not "
                                  "match the code_challenge")
-            return 200, {}, self.issue(code["scopes"])
+            return 200, {}, self.issue(code["scopes"], nonce=code["nonce"])
         if grant == "refresh_token":
             with self.lock:
                 scopes = self.refresh.pop(form.get("refresh_token", ""), None)
