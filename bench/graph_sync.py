@@ -109,7 +109,7 @@ def main() -> int:
             run_dir = folder / f"run{run}"
             run_dir.mkdir()
             calendar = source(graph, run_dir)
-            read = lambda: calendar.read(tz=BERLIN, interest=None)  # noqa: E731
+            read = lambda c=calendar: c.read(tz=BERLIN, interest=None)  # noqa: E731
             rows["cold"].append(timed(graph, read))
             rows["no change"].append(timed(graph, read))
             master = masters[run % len(masters)]
