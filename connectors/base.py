@@ -45,17 +45,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from email.message import EmailMessage
-from typing import Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from daemon.core.booking import AgendaLink, Booking
 from daemon.core.detection import Sketch
 from daemon.core.errors import CadencedError
 from daemon.core.model import Event
+from daemon.core.suggest import TheirBusy
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage  # the type only: a scan sends no mail
 
 
 class Interest(Protocol):
@@ -133,6 +136,22 @@ class InviteWriter(Protocol):
 
 
 # --- booking a 1:1 -----------------------------------------------------------------
+
+
+@runtime_checkable
+class Availability(Protocol):
+    """A calendar service that can tell when other people in the owner's organisation
+    are busy (Google's free/busy), for make-up slots that suit both.
+
+    :meth:`busy_of` answers for every address asked: its busy blocks within
+    ``[start, end)``, or ``unseen`` saying why that calendar could not be seen (not
+    in the organisation, not shared, the sign-in does not allow it, the service
+    failed). It never raises for one address, nor for the whole question."""
+
+    name: str
+
+    def busy_of(self, addresses: Sequence[str], start: datetime, end: datetime
+                ) -> dict[str, TheirBusy]: ...
 
 
 @runtime_checkable

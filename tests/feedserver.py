@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,18 +28,23 @@ class Reply:
 
 
 class FeedServer:
-    def __init__(self) -> None:
+    """Plain HTTP, or HTTPS with ``tls`` (a server context, e.g. ``pki.server_context()``)."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Reply] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.stop = threading.Event()
         handler = type("Handler", (_Handler,), {"feed": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def headers_of_last(self, path: str) -> dict[str, str]:
         return [h for p, h in self.requests if p == path][-1]
@@ -95,9 +102,10 @@ def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    feed = FeedServer()
+@contextmanager
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[FeedServer]:
+    """A started :class:`FeedServer`, shut down on leaving."""
+    feed = FeedServer(tls)
     feed.thread.start()
     try:
         yield feed
@@ -105,5 +113,11 @@ def server() -> Iterator[FeedServer]:
         feed.stop.set()
         feed.httpd.shutdown()
         feed.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with serving() as feed:
+        yield feed
 
 

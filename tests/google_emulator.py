@@ -4,7 +4,7 @@ The real google-api-python-client (and google-auth, google-auth-oauthlib,
 requests-oauthlib) talk to it over HTTP on 127.0.0.1. Every API lives under one
 root, because cadenced rewrites each discovery document's ``rootUrl``:
 
-- Calendar v3  ``/calendar/v3/calendars/{calendarId}/events[/{eventId}]``
+- Calendar v3  ``/calendar/v3/calendars/{calendarId}/events[/{eventId}]``, ``/calendar/v3/freeBusy``
 - Drive v3     ``/drive/v3/files[/{fileId}[/permissions]]``
 - Docs v1      ``/v1/documents[/{documentId}[:batchUpdate]]``
 - OAuth 2.0    ``/token`` and ``/revoke``; the consent screen is played by
@@ -19,7 +19,8 @@ Google behaviours emulated (and only these; anything else is a 400 or 404):
 - Calendar: etags that change on every change, sync tokens (410 ``fullSyncRequired``,
   400 with incompatible filters), paging, tombstones of deleted events and
   cancelled instances, patch as a JSON merge, ``If-Match`` (412 ``conditionNotMet``),
-  ``supportsAttachments``, ``forbiddenForNonOrganizer``.
+  ``supportsAttachments``, ``forbiddenForNonOrganizer``; freeBusy.query over the busy
+  blocks a test sets in ``availability`` (any other address: ``notFound``).
 - OAuth: authorization code with PKCE (S256 or plain), refresh, revoke,
   client credentials in the form or HTTP Basic.
 - Drive: files with appProperties, a subset of ``q``, ``fields`` selection,
@@ -75,6 +76,8 @@ CALENDAR_WRITE = _scopes("calendar", "calendar.events", "calendar.events.owned")
 DRIVE = _scopes("drive", "drive.file")
 DOCS_READ = DRIVE | _scopes("documents", "documents.readonly", "drive.readonly")
 DOCS_WRITE = DRIVE | _scopes("documents")
+FREEBUSY = _scopes("calendar", "calendar.readonly", "calendar.freebusy",
+                   "calendar.events.freebusy")
 
 STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                 404: "NOT_FOUND", 409: "ALREADY_EXISTS", 410: "FAILED_PRECONDITION",
@@ -1490,6 +1493,9 @@ class Emulator:
         self.sync_tokens: dict[str, tuple[str, int]] = {}
         self.page_tokens: dict[str, _Page] = {}
         self.calendars: dict[str, Calendar] = {}
+        # Other people's busy times, as freeBusy.query reports them; an address not
+        # here is outside the organisation (errors: notFound).
+        self.availability: dict[str, list[tuple[datetime, datetime]]] = {}
         self.oauth = OAuth(self, client_id, client_secret)
         self.docs = Docs(self)
         self.drive = Drive(self)
@@ -1503,6 +1509,7 @@ class Emulator:
                  CALENDAR_WRITE),
                 ("PUT", _EVENTS + r"/([^/]+)", lambda r, c, e: self._cal(c).api_put(r, e),
                  CALENDAR_WRITE),
+                ("POST", r"/calendar/v3/freeBusy", self.api_freebusy, FREEBUSY),
                 ("POST", r"/drive/v3/files", self.drive.api_create, DRIVE),
                 ("GET", r"/drive/v3/files", self.drive.api_list, DRIVE),
                 ("GET", _FILE, self.drive.api_get, DRIVE),
@@ -1535,6 +1542,39 @@ class Emulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # -- free/busy
+
+    def api_freebusy(self, req: Request) -> dict[str, Any]:
+        """freeBusy.query: per asked calendar its busy blocks clipped to [timeMin,
+        timeMax), or ``errors`` with reason ``notFound``; at most 50 calendars."""
+        body = req.body if isinstance(req.body, dict) else None
+        if body is None:
+            raise GoogleError(400, "parseError", "Parse Error")
+        try:
+            low = datetime.fromisoformat(str(body["timeMin"]).replace("Z", "+00:00"))
+            high = datetime.fromisoformat(str(body["timeMax"]).replace("Z", "+00:00"))
+        except (KeyError, ValueError):
+            raise GoogleError(400, "badRequest", "Missing timeMin or timeMax.") from None
+        if low.tzinfo is None or high.tzinfo is None or high <= low:
+            raise GoogleError(400, "timeRangeEmpty", "The specified time range is empty.")
+        items = body.get("items") or []
+        if len(items) > 50:
+            raise GoogleError(400, "tooManyCalendarsRequested",
+                              "Too many calendars requested.")
+        calendars: dict[str, Any] = {}
+        with self.lock:
+            for item in items:
+                address = str(item.get("id", ""))
+                if address not in self.availability:
+                    calendars[address] = {"errors": [{"domain": "global",
+                                                      "reason": "notFound"}], "busy": []}
+                    continue
+                calendars[address] = {"busy": [
+                    {"start": _z(max(a, low)), "end": _z(min(b, high))}
+                    for a, b in sorted(self.availability[address]) if a < high and b > low]}
+        return {"kind": "calendar#freeBusy", "timeMin": _z(low), "timeMax": _z(high),
+                "calendars": calendars}
 
     # -- OAuth, test-facing
 
@@ -1631,10 +1671,11 @@ class Emulator:
             self.faults.append(Fault(method.upper(), re.compile(path_regex), times, drop=True))
 
     def writes(self) -> list[Request]:
-        """The POST/PATCH/PUT/DELETE requests to API paths (not OAuth)."""
+        """The POST/PATCH/PUT/DELETE requests to API paths that change something (not
+        OAuth, not freeBusy.query, a read sent as POST)."""
         with self.lock:
             return [r for r in self.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")
-                    and r.path not in ("/token", "/revoke")]
+                    and r.path not in ("/token", "/revoke", "/calendar/v3/freeBusy")]
 
     def _cal(self, calendar_id: str) -> Calendar:
         key = "primary" if calendar_id == self.owner else calendar_id
@@ -1736,3 +1777,7 @@ class Emulator:
         if allowed:
             raise GoogleError(405, "methodNotAllowed", f"{req.method} is not allowed here")
         raise GoogleError(404, "notFound", f"The emulator has no {req.method} {req.path}")
+
+
+def _z(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -26,6 +26,7 @@ from connectors.google.auth import token as tokens
 from connectors.google.auth.scopes import (
     CALENDAR_EVENTS_OWNED,
     CALENDAR_EVENTS_READONLY,
+    CALENDAR_FREEBUSY,
     DRIVE_FILE,
     READ_SCOPES,
     WRITE_SCOPES,
@@ -360,10 +361,11 @@ def test_sign_in_cancelled_in_the_browser(google, secrets, tmp_path):
 def test_read_only_sign_in_asks_only_to_read(google, secrets, tmp_path):
     path = tmp_path / "work.json"
     _, url, _, outcome = sign_in(google, secrets, path, read_only=True)
-    assert parse_qs(urlsplit(url).query)["scope"] == [CALENDAR_EVENTS_READONLY]
+    asked = {CALENDAR_EVENTS_READONLY, CALENDAR_FREEBUSY}
+    assert set(parse_qs(urlsplit(url).query)["scope"][0].split()) == asked
     result = outcome["result"]
     assert not result.fell_back and not result.can_write
-    assert TokenFile(path, source="work").scopes == {CALENDAR_EVENTS_READONLY}
+    assert TokenFile(path, source="work").scopes == asked
 
 
 def test_expired_access_token_is_refreshed_at_the_files_token_uri_and_saved(google, tmp_path):
@@ -413,7 +415,7 @@ def test_a_new_sign_in_on_disk_is_not_overwritten_by_an_older_refresh(google, tm
     write_token(path, newer)
     old.refresh(google_auth_requests.Request())  # as an API call would
     assert json.loads(path.read_text()) == newer
-    assert tokens.scopes == {CALENDAR_EVENTS_READONLY}
+    assert tokens.scopes == set(READ_SCOPES)
 
 
 def test_revoked_refresh_token_needs_sign_in_and_is_not_retried_until_the_file_changes(
@@ -539,7 +541,7 @@ def test_cadenced_auth_status_and_revoke(google, tmp_path):
 
     status = cadenced("--config", str(config), "auth", "status")
     assert status.exit_code == 0, status.output
-    assert "calendar.events.owned, drive.file" in status.stdout
+    assert "calendar.events.owned, calendar.freebusy, drive.file" in status.stdout
     assert "read and write" in status.stdout
     assert "ya29" not in status.stdout and "1//" not in status.stdout
 

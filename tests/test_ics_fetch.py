@@ -9,16 +9,12 @@ import time
 
 import pytest
 
-from connectors.ics.fetch import (
-    Fetched,
-    Validators,
-    content_hash,
-    fetch_feed,
-)
+from connectors.ics.fetch import fetch_feed
+from connectors.ics.validators import Fetched, Validators, content_hash
 from daemon.core.errors import SourceError
 from daemon.core.redact import normalize_url, url_fingerprint
 
-from feedserver import FeedServer
+from feedserver import FeedServer, serving
 from feedserver import Reply as _Reply
 
 SECRET = "secret-abc123"
@@ -327,6 +323,47 @@ def test_given_client_is_used_and_redirect_cap_still_applies(server: FeedServer)
         assert fetch(server.url("/cal.ics"), client=client).content == CAL
         assert fetch_error(server.url("/loop.ics"), client=client).reason == "too many redirects"
         assert not client.is_closed
+
+
+def test_redirect_from_https_to_plain_http_is_refused_before_anything_is_sent_in_clear(
+        pki, server: FeedServer) -> None:
+    """A TLS feed server (the test CA) whose address moved to a plain-http feed server:
+    the fetcher refuses to follow, and the plain server is never asked."""
+    import ssl
+
+    import httpx
+
+    server.routes["/cal.ics"] = Reply()
+    trusting = ssl.create_default_context(cafile=str(pki.ca_file))
+    with serving(pki.server_context()) as tls, httpx.Client(verify=trusting) as client:
+        tls.routes["/moved.ics"] = Reply(status=301, body=b"",
+                                         headers={"Location": server.url("/cal.ics")})
+        tls.routes["/hop.ics"] = Reply(status=302, body=b"", headers={"Location": "/moved.ics"})
+        tls.routes["/cal.ics"] = Reply()
+        assert tls.url("/cal.ics").startswith("https://127.0.0.1:")
+        assert fetch(tls.url("/cal.ics"), client=client).content == CAL  # TLS itself works
+
+        for path in ("/moved.ics", "/hop.ics"):
+            err = fetch_error(tls.url(path), client=client)
+            assert err.reason == (
+                "its https address redirects to plain http, which is refused (the feed "
+                "would travel unencrypted): use the calendar's https address")
+            assert "'work'" in err.hint and "https://" in err.hint
+            assert "\n" not in str(err) and str(server.port) not in str(err) + err.hint
+    assert server.requests == []
+
+
+def test_redirect_from_http_to_https_is_followed(pki, server: FeedServer) -> None:
+    import ssl
+
+    import httpx
+
+    trusting = ssl.create_default_context(cafile=str(pki.ca_file))
+    with serving(pki.server_context()) as tls, httpx.Client(verify=trusting) as client:
+        tls.routes["/cal.ics"] = Reply()
+        server.routes["/old.ics"] = Reply(status=301, body=b"",
+                                          headers={"Location": tls.url("/cal.ics")})
+        assert fetch(server.url("/old.ics"), client=client).content == CAL
 
 
 # --- URLs, local files ---------------------------------------------------------------

@@ -81,3 +81,38 @@ def test_unchanged_local_file_is_not_parsed_again(tmp_path):
     cal.read(tz=TZ, interest=INTEREST)
     assert cal.read(tz=TZ, interest=INTEREST).changed is False
     assert cal.parses == 1
+
+
+def with_extra_events(body: bytes, count: int) -> bytes:
+    """``body`` with ``count`` more weekly 1:1-looking series (a new person each)."""
+    extra = b"".join(
+        b"BEGIN:VEVENT\r\nUID:extra-%d@test\r\nDTSTART:20261102T100000Z\r\n"
+        b"DTEND:20261102T103000Z\r\nRRULE:FREQ=WEEKLY\r\nSUMMARY:Sync\r\n"
+        b"ATTENDEE:mailto:me@example.com\r\nATTENDEE:mailto:p%d@example.org\r\n"
+        b"END:VEVENT\r\n" % (i, i) for i in range(count))
+    return body.replace(b"END:VCALENDAR", extra + b"END:VCALENDAR")
+
+
+def test_feed_over_max_events_is_refused_and_the_last_good_copy_kept(server, tmp_path):
+    total = DEMO.count(b"BEGIN:VEVENT")
+    server.routes["/cal.ics"] = Reply(body=DEMO)
+    cal = IcsCalendar(IcsSource(name="work", url=server.url("/cal.ics"), timeout_seconds=5,
+                                max_events=total + 5), cache_dir=tmp_path)
+    good = cal.read(tz=TZ, interest=INTEREST)
+    server.routes["/cal.ics"] = Reply(body=with_extra_events(DEMO, 6))
+    with pytest.raises(SourceError) as info:
+        cal.read(tz=TZ, interest=INTEREST)
+    assert info.value.source == "work"
+    assert info.value.reason == (f"the feed has {total + 6:,} events, more than max_events = "
+                                 f"{total + 5:,}; none was read")
+    assert "raise max_events for source 'work'" in info.value.hint
+    assert cal.parses == 1  # refused before any event was parsed
+    assert cal.last_good(tz=TZ, interest=INTEREST).events == good.events
+    assert cal.cache_file.read_bytes() == DEMO  # the cached copy is the good one
+
+    server.routes["/cal.ics"] = Reply(body=with_extra_events(DEMO, 5))  # at the limit: read
+    assert len(cal.read(tz=TZ, interest=INTEREST).events) > len(good.events)
+
+
+def test_max_events_defaults_to_fifty_thousand():
+    assert IcsSource(name="work", url="cal.ics").max_events == 50_000

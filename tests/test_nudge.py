@@ -91,3 +91,21 @@ def test_notify_command_gets_the_title_and_the_text(tmp_path, inbox):
     title, *text = out.read_text().splitlines()
     assert title == "Your 1:1 with Jonas Mon 14:00 has no topics yet"
     assert "still empty" in " ".join(text)
+
+
+def test_the_nudge_lists_the_overdue_action_items_of_that_person(tmp_path, inbox):
+    config = config_file(tmp_path, inbox.port, "\n[nudge]\nagenda_empty_hours = 1\n")
+    sync(config)
+    path = agenda_file("jonas@example.com")
+    path.write_text(path.read_text() + (
+        "## Mon 16 Nov 2026 · 14:00–14:45 (45 min)\n"
+        "<!-- cadenced:meeting key=jonas-weekly@demo|20261116T130000Z -->\n\n"
+        "### Action items\n- [ ] Maya: send the offer letter (due 2026-11-18)\n"
+        "- [ ] Jonas: draft the design doc (due 2026-12-20)\n"
+        "- [x] Maya: book the room (due 2026-11-17)\n"))
+    sync(config, "2026-11-23T13:30+01:00")
+    [nudge] = [m for m in inbox.messages if "Jonas" in m["Subject"]]
+    body = nudge.get_content().replace("\r\n", "\n")
+    assert "Overdue from earlier 1:1s:\n- Maya: send the offer letter (due 18 Nov)" in body
+    assert "design doc" not in body  # not due yet
+    assert "book the room" not in body  # done

@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +36,7 @@ from connectors.google.auth.token import TokenFile
 from connectors.google.errors import GoogleApiError
 from connectors.google.events import read_events
 from daemon.config import GoogleSource
+from daemon.core.suggest import TheirBusy
 from daemon.state.files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -169,6 +171,15 @@ class GoogleCalendar:
             if patch is not None:
                 changes.append(patch)
         return changes
+
+    # --- Availability ---------------------------------------------------------------
+
+    def busy_of(self, addresses: Sequence[str], start: datetime, end: datetime
+                ) -> dict[str, TheirBusy]:
+        """When colleagues are busy (:mod:`connectors.google.freebusy`)."""
+        from connectors.google.freebusy import busy_of
+
+        return busy_of(self, addresses, start, end)
 
     # --- EventBooker ----------------------------------------------------------------
 

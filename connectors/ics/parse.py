@@ -14,44 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import x_wr_timezone
-from icalendar import Calendar, vDuration
+from icalendar import Calendar
 from icalendar import Event as IcsEvent
 
 from connectors.base import Interest
+from connectors.ics.prepass import Split, sketch, split_calendar, trimmed
 from connectors.ics.timezones import isolate_custom_zones
-from daemon.core.detection import Sketch, is_resource_address
-from daemon.core.errors import MalformedEventError
+from daemon.core.detection import is_resource_address
+from daemon.core.errors import MalformedEventError, SourceError
 from daemon.core.model import Attendee, Event, PartStat, Recurrence, Status
 
 log = logging.getLogger(__name__)
-
-_BLOCK = re.compile(
-    r"^BEGIN:(VEVENT|VTIMEZONE)[ \t]*\r?\n.*?^END:\1[ \t]*(?:\r?\n|\Z)",
-    re.MULTILINE | re.DOTALL | re.IGNORECASE,
-)
-_FOLD = re.compile(r"\r?\n[ \t]")
-_PROP = re.compile(
-    r'^(UID|SUMMARY|ATTENDEE|ORGANIZER)((?:;(?:"[^"]*"|[^":\r\n])*)?):(.*?)\r?$',
-    re.MULTILINE | re.IGNORECASE,
-)
-_RESOURCE = re.compile(r';CUTYPE="?(?:ROOM|RESOURCE)"?(?=[;:]|$)', re.IGNORECASE)
-# A sub-component of a VEVENT (VALARM): its UID, SUMMARY and ATTENDEE are not the event's.
-_NESTED = re.compile(
-    r"^BEGIN:(?!VEVENT\b)([A-Z0-9-]+)[ \t]*\r?\n.*?^END:\1[ \t]*(?:\r?\n|\Z)",
-    re.MULTILINE | re.DOTALL | re.IGNORECASE,
-)
-_CAL_PROP = re.compile(r"^X-WR-TIMEZONE[;:].*?\r?$", re.MULTILINE | re.IGNORECASE)
-_TTL = re.compile(r"^(?:X-PUBLISHED-TTL|REFRESH-INTERVAL)[^:\r\n]*:(.*?)\r?$",
-                  re.MULTILINE | re.IGNORECASE)
-_UNESCAPE = re.compile(r"\\([\\;,nN])")
-
 
 _PARTSTAT = {
     "ACCEPTED": PartStat.ACCEPTED,
@@ -60,10 +39,6 @@ _PARTSTAT = {
     "NEEDS-ACTION": PartStat.NEEDS_ACTION,
     "DELEGATED": PartStat.DELEGATED,
 }
-
-
-def _unescape(text: str) -> str:
-    return _UNESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
 
 
 _TRANSP = {"TRANSPARENT": True, "OPAQUE": False}
@@ -76,61 +51,13 @@ def _address(value: str) -> str:
     return value.strip().lower()
 
 
-@dataclass(frozen=True)
-class Split:
-    calendar_props: str  # calendar-level lines that change meaning (X-WR-TIMEZONE)
-    timezones: list[str]
-    events: list[str]
-    refresh: timedelta | None = None  # X-PUBLISHED-TTL / REFRESH-INTERVAL, when valid
-
-
-def split_calendar(text: str) -> Split:
-    """Split ICS text into its VTIMEZONE and VEVENT blocks (no parsing)."""
-    timezones: list[str] = []
-    events: list[str] = []
-    first = last = None
-    for match in _BLOCK.finditer(text):
-        block = match.group(0)
-        if not block.endswith("\n"):
-            block += "\r\n"
-        (events if match.group(1).upper() == "VEVENT" else timezones).append(block)
-        if first is None:
-            first = match.start()
-        last = match.end()
-    outside = text if first is None else text[:first] + text[last:]
-    props = "".join(m.group(0).rstrip("\r") + "\r\n" for m in _CAL_PROP.finditer(outside))
-    return Split(props, timezones, events, _refresh(outside))
-
-
-def _refresh(text: str) -> timedelta | None:
-    """How often the feed asks to be read, if it says so sensibly (1 minute to 1 week)."""
-    match = _TTL.search(text)
-    if match is None:
-        return None
-    try:
-        value = vDuration.from_ical(match.group(1).strip())
-    except (ValueError, TypeError):
-        return None
-    if isinstance(value, timedelta) and timedelta(minutes=1) <= value <= timedelta(days=7):
-        return value
-    return None
-
-
-def sketch(block: str) -> Sketch:
-    """What a VEVENT block says about its UID, title and participants, cheaply."""
-    uid = summary = ""
-    people: set[str] = set()
-    for name, params, value in _PROP.findall(_NESTED.sub("", _FOLD.sub("", block))):
-        name = name.upper()
-        if name == "UID":
-            uid = value.strip()
-        elif name == "SUMMARY":
-            summary = _unescape(value)
-        elif not _RESOURCE.search(params):
-            email = _address(value)
-            if email and not is_resource_address(email):
-                people.add(email)
-    return Sketch(uid=uid, summary=summary, participants=frozenset(people))
+def too_many_events(source: str, count: int, limit: int) -> SourceError:
+    return SourceError(
+        source,
+        f"the feed has {count:,} events, more than max_events = {limit:,}; none was read",
+        hint=f"if the calendar really holds that many, raise max_events for source "
+        f"{source!r} in the config; the last good copy is kept meanwhile",
+    )
 
 
 @dataclass(frozen=True)
@@ -143,14 +70,21 @@ class Parsed:
 
 
 def parse_calendar(
-    data: bytes | str, *, source: str, tz: ZoneInfo, interest: Interest | None = None
+    data: bytes | str, *, source: str, tz: ZoneInfo, interest: Interest | None = None,
+    max_events: int | None = None,
 ) -> Parsed:
-    """Parse ICS data into events. Malformed events become warnings, not errors."""
+    """Parse ICS data into events. Malformed events become warnings, not errors.
+
+    A feed of more than ``max_events`` VEVENTs raises :class:`SourceError` after the
+    cheap first pass, before any event is parsed or any recurrence expanded.
+    """
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     text = text.lstrip("\ufeff")
-    split = split_calendar(text)
+    split = split_calendar(text)  # the cheap pass: blocks and sketches
+    if max_events is not None and len(split.events) > max_events:
+        raise too_many_events(source, len(split.events), max_events)
     blocks = split.events
-    sketches = [sketch(b) for b in blocks]
+    sketches = split.sketches
     if interest is not None:
         wanted = {s.uid for s in sketches if interest.could_be_one_on_one(s)}
         blocks = [b for b, s in zip(blocks, sketches, strict=True) if s.uid in wanted]
@@ -170,6 +104,7 @@ def _parse_blocks(split: Split, blocks: list[str], source: str,
                   warnings: list[str]) -> list[IcsEvent]:
     if not blocks:
         return []
+    blocks = [trimmed(b) for b in blocks]
     timezones, body = isolate_custom_zones(split.timezones, "".join(blocks))
     head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + split.calendar_props + "".join(timezones)
     try:

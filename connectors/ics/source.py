@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from connectors.base import Interest, ReadResult, file_name
-from connectors.ics.fetch import Validators, content_hash, fetch_feed
+from connectors.ics.fetch import fetch_feed
 from connectors.ics.parse import parse_calendar
+from connectors.ics.validators import Validators, content_hash
 from daemon.config import IcsSource
 from daemon.core.errors import SourceError
 from daemon.core.redact import url_fingerprint
@@ -62,7 +63,8 @@ class IcsCalendar:
 
     def _parse(self, body: bytes, tz: ZoneInfo, interest: Interest | None,
                changed: bool) -> ReadResult:
-        parsed = parse_calendar(body, source=self.name, tz=tz, interest=interest)
+        parsed = parse_calendar(body, source=self.name, tz=tz, interest=interest,
+                                max_events=self.config.max_events)
         self.parses += 1
         return ReadResult(parsed.events, parsed.total, parsed.warnings, changed=changed,
                           uids=parsed.uids, refresh=parsed.refresh)
@@ -74,7 +76,11 @@ class IcsCalendar:
         body = self._good_body()
         if body is None:
             return None
-        result = self._parse(body, tz, interest, changed=False)
+        try:
+            result = self._parse(body, tz, interest, changed=False)
+        except SourceError as exc:  # a copy kept before max_events was lowered
+            log.warning("%s (the last good copy)", exc)
+            return None
         self._parsed = (key, result)
         return result
 

@@ -7,9 +7,9 @@ wins. In a long-running daemon two feeds that define the same TZID differently
 would bleed into each other. Before parsing, every custom TZID is renamed to one
 that carries a hash of its definition, so equal definitions share a name and
 different ones never do. Known zones are resolved through zoneinfo, whatever the
-feed's definition says: IANA names are left alone (icalendar ignores their
-VTIMEZONE), Windows and vendor-prefixed names are pointed at their IANA name and
-their VTIMEZONE is dropped.
+feed's definition says: IANA names are left alone and their VTIMEZONE is not
+passed on (icalendar would ignore it); Windows and vendor-prefixed names are
+pointed at their IANA name and their VTIMEZONE is dropped.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def isolate_custom_zones(timezones: list[str], events: str) -> tuple[list[str], 
 
     A known zone with a name icalendar would cache (a Windows or vendor-prefixed
     name) is pointed at its IANA name and its VTIMEZONE dropped, so zoneinfo
-    resolves it, whatever the feed's definition says. Lines are unfolded first:
-    long TZIDs are often folded.
+    resolves it, whatever the feed's definition says; an IANA zone's VTIMEZONE is
+    dropped too. Lines are unfolded first: long TZIDs are often folded.
     """
     events = _FOLD.sub("", events)
     renamed: dict[str, str] = {}
@@ -52,7 +52,6 @@ def isolate_custom_zones(timezones: list[str], events: str) -> tuple[list[str], 
         tzid = _TEXT_ESCAPE.sub(lambda m: m.group(1), match.group(2)).strip()
         iana = known_zone(tzid)
         if iana == tzid:  # icalendar resolves an IANA name through zoneinfo, never the block
-            out.append(block)
             continue
         if iana is not None:
             renamed[tzid] = iana

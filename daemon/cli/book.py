@@ -52,7 +52,7 @@ def book(ctx: click.Context, person: str, slot: int | None, at_text: str | None,
     analysis = analyze(events, config, now)
     who = _known_person(config, person)
     _check_person(analysis, who)
-    [found] = suggestions(analysis, events, config, now, people=(who,))
+    [found] = suggestions(analysis, events, config, now, people=(who,), calendars=sources)
     if at_text is not None:
         start = parse_now(at_text, config.owner.tz)
         if start <= now:

@@ -34,13 +34,15 @@ def suggest(ctx: click.Context, person: str | None, now_text: str | None, as_jso
 
     config = load(ctx).config
     now = parse_now(now_text, config.owner.tz)
-    events, reports = read_sources(build_sources(config), config, prefilter=False)
+    sources = build_sources(config)
+    events, reports = read_sources(sources, config, prefilter=False)
     unread = {r.name: r.error or "failed" for r in reports if not r.ok}
     analysis = analyze(events, config, now, unread=unread)
     who = _known_person(config, person) if person else None
     if who is not None:
         _check_person(analysis, who)
-    found = suggestions(analysis, events, config, now, people=(who,) if who else ())
+    found = suggestions(analysis, events, config, now, people=(who,) if who else (),
+                        calendars=sources)
     try:
         with Store.open(paths.state_dir()) as store:
             remember(store, found, now)
@@ -59,6 +61,8 @@ def suggest(ctx: click.Context, person: str | None, now_text: str | None, as_jso
 
 
 def _print(found: list[Any], now: datetime) -> None:
+    from daemon.service.suggest import seen_line
+
     if not found:
         click.echo("No 1:1 needs a make-up slot.")
         return
@@ -76,3 +80,5 @@ def _print(found: list[Any], now: datetime) -> None:
                        f"{slot.end.astimezone(now.tzinfo):%H:%M}{mark}")
         if item.their_zone:
             click.echo(f"  within their hours in {item.their_zone}")
+        if line := seen_line(item.their_calendar):
+            click.echo(f"  {line}")

@@ -15,7 +15,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -68,6 +67,8 @@ def run_systemctl(args: list[str]) -> None:
     exe = shutil.which("systemctl")
     if exe is None:
         raise SystemctlFailed("systemctl was not found on PATH")
+    import subprocess  # only when systemctl runs
+
     try:
         done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
             [exe, *args], capture_output=True, text=True, timeout=SYSTEMCTL_TIMEOUT,

@@ -99,6 +99,7 @@ class IcsSource(_Section):
     user_agent: str | None = None
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     max_mb: float = Field(default=20.0, gt=0, le=1024)
+    max_events: int = Field(default=50_000, gt=0, le=10_000_000)
 
     @field_validator("url")
     @classmethod
@@ -453,6 +454,7 @@ class Suggest(_Section):
     day_start: str = "09:00"
     day_end: str = "17:30"
     buffer_minutes: int = Field(default=10, ge=0, le=120)
+    free_busy: bool = True  # ask Google's free/busy when the other person is busy
 
     _norm_clock = field_validator("day_start", "day_end")(classmethod(lambda cls, v: _clock(v)))
 

@@ -24,7 +24,10 @@ from typing import Any
 from daemon.core.model import Occurrence
 
 _EPS = 1e-9
-KEEP = timedelta(days=365 + 90)  # records older than this before now are dropped
+# The retention: records about meetings planned (or markers written) longer ago than this
+# are dropped: history here, the nudge and report markers and what the agendas carried
+# (docs/daemon.md, "How long it is kept").
+KEEP = timedelta(days=365 + 90)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +140,9 @@ def observe(history: History, current: list[Seen], now: datetime,
             series.setdefault(seen.occurrence.uid, (seen.interval_days, []))[1].append(
                 seen.occurrence.original_start)
     changes = [c for c in history.changes if c.effective >= horizon]
-    intervals = dict(history.intervals)
+    # Only the series this sync saw: one that left every calendar has no interval to
+    # compare with any more (kept, the table would grow with every series ever seen).
+    intervals: dict[str, float] = {}
     for person, series in by_person.items():
         changes += interval_changes(person, series, history.intervals, now)
         intervals.update({uid: interval for uid, (interval, _) in series.items()})

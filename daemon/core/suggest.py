@@ -56,6 +56,16 @@ class Habit:
 
 
 @dataclass(frozen=True, slots=True)
+class TheirBusy:
+    """When the other person is busy, as their calendar service told (free/busy), or
+    why their calendar could not be seen (``unseen``; ``blocks`` is then empty)."""
+
+    blocks: tuple[tuple[datetime, datetime], ...] = ()
+    source: str = ""  # the source whose service was asked
+    unseen: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Slot:
     start: datetime
     end: datetime

@@ -24,8 +24,16 @@ from daemon.config import Config
 from daemon.core.agenda.carry import CarryState, open_items
 from daemon.core.agenda.doc import parse
 from daemon.core.agenda.edits import add_section, new_document, update_section
-from daemon.core.agenda.model import ActionItem, Carried, Meeting, SectionPlan, meeting_key
+from daemon.core.agenda.model import (
+    ActionItem,
+    Carried,
+    Meeting,
+    SectionPlan,
+    key_start,
+    meeting_key,
+)
 from daemon.core.agenda.prompts import choose
+from daemon.core.history import KEEP
 from daemon.core.model import Occurrence
 from daemon.core.rules import Analysis, Relationship, is_booked, moved_or_cut_short
 from daemon.core.timefmt import days_between
@@ -89,13 +97,14 @@ def prepare(analysis: Analysis, config: Config, store: AgendaStore, state: Store
     lead = timedelta(hours=config.agenda.lead_hours)
     shortened = timedelta(minutes=config.cadence.shortened_minutes)
     owner = config.owner.name or config.owner.email
+    horizon = now - KEEP  # what was carried into older sections is forgotten
     results = []
     for rel in analysis.relationships:
         if person is not None and rel.person != person:
             continue
         due = [o for o in rel.occurrences if now < o.start <= now + lead and is_booked(o)]
         remembered = state.document("agendas", rel.person) or {}
-        carry = CarryState.from_json(remembered)
+        carry = CarryState.from_json(remembered).since(horizon)
         outcome: dict[str, Any] = {}
 
         def change(text: str | None, rel: Relationship = rel, due: list[Occurrence] = due,
@@ -110,7 +119,8 @@ def prepare(analysis: Analysis, config: Config, store: AgendaStore, state: Store
             original = text
             by_key = {meeting_key(o.uid, o.original_start): o for o in rel.occurrences}
             for section in parse(text, tz=tz).sections:
-                if section.key and section.key not in carry.carried_into:
+                if section.key and section.key not in carry.carried_into and (
+                        (start := key_start(section.key)) is None or start >= horizon):
                     # Written, but the state that records it was lost (a crash between
                     # the document's write and the state's): remember it from the section.
                     carry = CarryState({**carry.carried_into,
@@ -197,8 +207,27 @@ def agenda_step(config: Config, agendas: AgendaStore, state: Store,
         done = prepare(analysis, config, agendas, state, now)
         if collected is not None:
             collected.extend(done)
+        forget_departed(analysis, state, now)
 
     return [step]
+
+
+def forget_departed(analysis: Analysis, state: Store, now: datetime) -> None:
+    """The agenda records of people no longer in any relationship lose what was carried
+    into sections older than the retention, and go once nothing is left: the table
+    does not grow with everyone a manager ever met. The documents stay."""
+    current = {rel.person for rel in analysis.relationships}
+    horizon = now - KEEP
+    for document in state.documents("agendas"):
+        person = document["key"]
+        if person in current:
+            continue  # prepare() kept it within the retention
+        carry = CarryState.from_json(document)
+        kept = carry.since(horizon)
+        if not kept.carried_into:
+            state.remove_document("agendas", person)
+        elif kept != carry:
+            state.save_document("agendas", person, {**document, **kept.to_json()})
 
 
 def next_due(analysis: Analysis, config: Config, now: datetime, *,

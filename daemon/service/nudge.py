@@ -7,6 +7,10 @@ short mail to the owner through ``[smtp]``, with the agenda's address, and, with
 twice even across a crash: the meeting is marked ``sending`` in both generations of
 the state before the mail goes, and ``sent`` once the server accepted it; a meeting
 found ``sending`` after a crash is not tried again (one nudge lost beats two sent).
+
+The same nudge lists the action items from this person's document that are past
+their due date (as the last preparation of their agenda saw them), so the 1:1 can
+start from what was promised.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from email.utils import format_datetime, make_msgid
 from connectors.base import AgendaStore, MailError, Outgoing
 from daemon.config import Config
 from daemon.core.agenda.empty import is_empty
-from daemon.core.agenda.model import meeting_key
+from daemon.core.agenda.model import Carried, meeting_key
+from daemon.core.history import KEEP
 from daemon.core.rules import Analysis, is_booked
+from daemon.service.agendas import overdue_items
 from daemon.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,7 @@ def nudge_step(config: Config, agendas: AgendaStore, state: Store
         return []
 
     def step(analysis: Analysis, now: datetime) -> None:
+        forget_old_nudges(state, now)
         horizon = now + timedelta(hours=hours)
         for rel in analysis.relationships:
             for occ in rel.occurrences:
@@ -51,13 +58,28 @@ def nudge_step(config: Config, agendas: AgendaStore, state: Store
                 revision = agendas.read(rel.person)
                 if revision is None or not is_empty(revision.text, key, tz=now.tzinfo):
                     continue
-                _nudge(config, agendas, state, rel.person, rel.name, occ.start, key, now)
+                overdue = overdue_items(state, now.astimezone(config.owner.tz).date())
+                _nudge(config, agendas, state, rel.person, rel.name, occ.start, key, now,
+                       overdue.get(rel.person, []))
 
     return [step]
 
 
+def forget_old_nudges(state: Store, now: datetime) -> int:
+    """Drop the markers of nudges sent longer ago than the retention (the meeting is long
+    over): the table keeps a bounded number of them however long the service runs."""
+    horizon = now - KEEP
+
+    def old(marker: dict[str, object]) -> bool:
+        try:
+            return datetime.fromisoformat(str(marker.get("sending"))) < horizon
+        except ValueError:
+            return False
+    return state.remove_documents_where(TABLE, old)
+
+
 def _nudge(config: Config, agendas: AgendaStore, state: Store, person: str, name: str,
-           start: datetime, key: str, now: datetime) -> None:
+           start: datetime, key: str, now: datetime, overdue: list[Carried]) -> None:
     local = start.astimezone(config.owner.tz)
     first = name.split()[0] if name else person
     title = f"Your 1:1 with {first} {local:%a %H:%M} has no topics yet"
@@ -69,6 +91,9 @@ def _nudge(config: Config, agendas: AgendaStore, state: Store, person: str, name
     text = (f"The agenda for your 1:1 with {name} on {local:%A %d %B, %H:%M} is still empty. "
             "A minute now to note what you want to talk about, or to ask them to add theirs, "
             "makes the meeting better.")
+    if overdue:
+        text += "\n\nOverdue from earlier 1:1s:\n" + "\n".join(
+            f"- {_item_line(c)}" for c in overdue)
     state.save_document(TABLE, key, {"sending": now.astimezone(UTC).isoformat(),
                                       "person": person})
     state.commit(durable=True)  # from here on, a crash never sends it again
@@ -81,6 +106,13 @@ def _nudge(config: Config, agendas: AgendaStore, state: Store, person: str, name
                                       "person": person,
                                       "sent_at": now.astimezone(UTC).isoformat() if sent else None})
     state.commit(durable=True)
+
+
+def _item_line(carried: Carried) -> str:
+    item = carried.item
+    who = f"{item.owner}: " if item.owner else ""
+    due = f" (due {item.due:%d %b})" if item.due else ""
+    return " ".join(f"{who}{item.text}{due}".split())  # one line, whatever the doc held
 
 
 def _mail(config: Config, subject: str, body: str, now: datetime) -> bool:

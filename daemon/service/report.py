@@ -14,12 +14,13 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from connectors.base import Mailer, MailError, Outgoing
 from daemon.config import Config
 from daemon.core.errors import CadencedError
+from daemon.core.history import KEEP
 from daemon.core.report.content import SourceStatus, build_report, week_start
 from daemon.core.report.model import Report
 from daemon.core.rules import Analysis
@@ -77,6 +78,20 @@ def source_statuses(states: list[SourceState]) -> list[SourceStatus]:
             for s in states]
 
 
+def forget_old_weeks(store: Store, now: datetime) -> int:
+    """Drop the markers of weeks that began longer ago than the retention: only this
+    week's marker is ever asked for, and the table stays bounded."""
+    horizon = (now - KEEP).date()
+
+    def old(marker: dict[str, Any]) -> bool:
+        year, _, week = str(marker.get("key", "")).partition("-W")
+        try:
+            return date.fromisocalendar(int(year), int(week), 1) < horizon
+        except ValueError:
+            return False
+    return store.remove_documents_where("reports", old)
+
+
 @dataclass(frozen=True)
 class Sent:
     week: str
@@ -118,6 +133,7 @@ def send_report(report: Report, config: Config, store: Store, now: datetime, *,
     # Only now, after the server accepted it.
     store.save_document("reports", key, {"sent_at": now.astimezone(UTC).isoformat(),
                                          "message_id": mid, "recipients": list(recipients)})
+    forget_old_weeks(store, now)
     store.commit(durable=True)  # in both generations: a corrupt file never resends it
     log.info("weekly report for %s sent to %d recipient(s)", key, len(recipients))
     return Sent(key, mid, reply)
@@ -148,7 +164,7 @@ def first_slots(analysis: Analysis, config: Config, store: Store, now: datetime,
     from daemon.service.suggest import remember, suggestions
 
     events, _reports = read_sources(list(calendars), config, prefilter=False)
-    found = suggestions(analysis, events, config, now)
+    found = suggestions(analysis, events, config, now, calendars=calendars)
     remember(store, found, now)
     return {s.person: (s.slots[0].start, s.slots[0].end) for s in found if s.slots}
 

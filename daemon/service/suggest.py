@@ -3,7 +3,9 @@
 Who gets slots: a relationship with an open ``missed_cadence`` gap, a
 ``no_upcoming`` flag, or a cancelled or declined 1:1 in the last interval that
 nothing held or booked has made up since; anyone named on request. Busy time comes
-from every event of every source read (:mod:`daemon.core.busy`); the ranking is
+from every event of every source read (:mod:`daemon.core.busy`), and the other
+person's from the sources that can tell it (``Availability``: Google's free/busy),
+unless ``[suggest] free_busy = false``; the ranking is
 :func:`daemon.core.suggest.suggest`. The last slots found are kept in the state
 (``suggestions``) for ``cadenced status``.
 """
@@ -11,16 +13,18 @@ from every event of every source read (:mod:`daemon.core.busy`); the ranking is
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from connectors.base import Availability
 from daemon.config import Config, Person
 from daemon.core.busy import blocks
 from daemon.core.model import Event
 from daemon.core.rules import Analysis, MissedCadence, NoUpcoming, Relationship, is_booked
-from daemon.core.suggest import Habit, Hours, Slot, habit_of, suggest
+from daemon.core.suggest import Habit, Hours, Slot, TheirBusy, habit_of, suggest
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_MINUTES = 30
@@ -34,6 +38,7 @@ class Suggestion:
     minutes: int
     slots: tuple[Slot, ...]
     their_zone: str | None  # the zone their hours were read in, when it is not the owner's
+    their_calendar: TheirBusy | None = None  # None: nobody was asked
 
 
 def due(rel: Relationship, now: datetime, horizon: timedelta = timedelta(days=7)) -> str:
@@ -59,8 +64,11 @@ def due(rel: Relationship, now: datetime, horizon: timedelta = timedelta(days=7)
 
 
 def suggestions(analysis: Analysis, events: list[Event], config: Config, now: datetime, *,
-                people: tuple[str, ...] = ()) -> list[Suggestion]:
-    """Slots for every relationship :func:`due` names, or for ``people`` (addresses)."""
+                people: tuple[str, ...] = (), calendars: Sequence[object] = ()
+                ) -> list[Suggestion]:
+    """Slots for every relationship :func:`due` names, or for ``people`` (addresses).
+    ``calendars`` (the sources) that fill ``Availability`` are asked when the other
+    person is busy."""
     tz = config.owner.tz
     settings = config.suggest
     owner = _hours(tz, settings.working_days, settings.day_start, settings.day_end)
@@ -68,23 +76,56 @@ def suggestions(analysis: Analysis, events: list[Event], config: Config, now: da
     horizon_end = now + timedelta(days=settings.horizon_days * 7 // 5 + 3)
     busy = blocks(events, config.owner.addresses, now - timedelta(days=1), horizon_end)
     listed = {p.email: p for p in config.people}
-    out = []
+    wanted = []
     for rel in analysis.relationships:
         reason = due(rel, now, horizon_end - now)
         if people and rel.person not in people:
             continue
         if not people and not reason:
             continue
+        wanted.append((rel, reason))
+    theirs = ask(calendars, [rel.person for rel, _ in wanted], now, horizon_end) \
+        if settings.free_busy else {}
+    out = []
+    for rel, reason in wanted:
         recurring = [o for o in rel.occurrences if o.recurring]
         habit = habit_of([o.original_start for o in recurring[-8:]], tz) if recurring else Habit()
         lengths = [o.planned / timedelta(minutes=1) for o in rel.occurrences]
         minutes = round(statistics.median(lengths)) if lengths else DEFAULT_MINUTES
         other, zone = _their_hours(listed.get(rel.person), recurring, config)
-        slots = suggest(busy, now=now, minutes=minutes, owner=owner, other=other, habit=habit,
+        their = theirs.get(rel.person)
+        slots = suggest([*busy, *(their.blocks if their else ())], now=now, minutes=minutes,
+                        owner=owner, other=other, habit=habit,
                         horizon_days=settings.horizon_days,
                         buffer=timedelta(minutes=settings.buffer_minutes))
-        out.append(Suggestion(rel.person, rel.name, reason, minutes, tuple(slots), zone))
+        out.append(Suggestion(rel.person, rel.name, reason, minutes, tuple(slots), zone, their))
     return out
+
+
+def ask(calendars: Sequence[object], addresses: list[str], start: datetime, end: datetime
+        ) -> dict[str, TheirBusy]:
+    """Each address's busy time from the first source that can see it; an address no
+    source could see keeps the last source's reason. Never raises."""
+    found: dict[str, TheirBusy] = {}
+    for calendar in calendars:
+        if not isinstance(calendar, Availability):
+            continue
+        missing = [a for a in addresses if a not in found or found[a].unseen]
+        if not missing:
+            break
+        for address, busy in calendar.busy_of(missing, start, end).items():
+            if address not in found or busy.unseen is None:
+                found[address] = busy
+    return found
+
+
+def seen_line(their: TheirBusy | None) -> str:
+    """One line on the other person's calendar, "" when nobody was asked."""
+    if their is None:
+        return ""
+    if their.unseen:
+        return f"their calendar could not be seen: {their.unseen}"
+    return f"their busy times are left out too (free/busy from {their.source})"
 
 
 def _hours(zone: ZoneInfo, days: tuple[str, ...], start: str, end: str) -> Hours:
@@ -112,10 +153,16 @@ def _their_hours(person: Person | None, recurring: list[Any], config: Config
 
 def to_json(found: list[Suggestion], now: datetime) -> list[dict[str, Any]]:
     return [{"person": s.person, "name": s.name, "reason": s.reason, "minutes": s.minutes,
-             "their_zone": s.their_zone,
+             "their_zone": s.their_zone, "their_calendar": _their_json(s.their_calendar),
              "slots": [{"start": slot.start.isoformat(), "end": slot.end.isoformat(),
                         "usual_day": slot.usual_day} for slot in s.slots]}
             for s in found]
+
+
+def _their_json(their: TheirBusy | None) -> dict[str, Any] | None:
+    if their is None:
+        return None
+    return {"seen": their.unseen is None, "source": their.source, "reason": their.unseen}
 
 
 def remember(store: Any, found: list[Suggestion], now: datetime) -> None:

@@ -353,6 +353,18 @@ class Store:
         if self.db.table(table).get(Query().key == key) != document:
             self.db.table(table).upsert(document, Query().key == key)
 
+    def remove_document(self, table: str, key: str) -> None:
+        """Remove the document ``key`` from ``table`` (nothing when it is not there)."""
+        self.db.table(table).remove(Query().key == key)
+
+    def remove_documents_where(self, table: str, drop: Callable[[dict[str, Any]], bool]
+                               ) -> int:
+        """Remove every document of ``table`` for which ``drop`` says so; how many."""
+        ids = [d.doc_id for d in self.db.table(table).all() if drop(dict(d))]
+        if ids:
+            self.db.table(table).remove(doc_ids=ids)
+        return len(ids)
+
     def documents(self, table: str) -> list[dict[str, Any]]:
         return [dict(d) for d in self.db.table(table).all()]
 

@@ -11,11 +11,13 @@ _AUTH = "https://www.googleapis.com/auth/"
 CALENDAR_EVENTS_OWNED = _AUTH + "calendar.events.owned"
 CALENDAR_EVENTS_READONLY = _AUTH + "calendar.events.readonly"
 DRIVE_FILE = _AUTH + "drive.file"
+CALENDAR_FREEBUSY = _AUTH + "calendar.freebusy"
 
-WRITE_SCOPES = (CALENDAR_EVENTS_OWNED, DRIVE_FILE)
-"""What ``cadenced auth google`` asks for: edit the events you own, and the Drive files
-cadenced creates (the agenda Docs)."""
-READ_SCOPES = (CALENDAR_EVENTS_READONLY,)
+WRITE_SCOPES = (CALENDAR_EVENTS_OWNED, DRIVE_FILE, CALENDAR_FREEBUSY)
+"""What ``cadenced auth google`` asks for: edit the events you own, the Drive files
+cadenced creates (the agenda Docs), and when your colleagues are busy (free/busy
+only, for make-up slots that suit both)."""
+READ_SCOPES = (CALENDAR_EVENTS_READONLY, CALENDAR_FREEBUSY)
 """What ``cadenced auth google --read-only`` asks for."""
 
 # Scopes that let cadenced read events / write them back / create and edit its Docs.
@@ -25,6 +27,9 @@ _CALENDAR_READ = _CALENDAR_WRITE | frozenset(
     _AUTH + s for s in ("calendar.readonly", "calendar.events.readonly",
                         "calendar.events.owned.readonly"))
 _DOCS_WRITE = frozenset({DRIVE_FILE, _AUTH + "drive"})
+# Scopes that let cadenced ask when other people are busy (freeBusy.query).
+_FREEBUSY = frozenset(_AUTH + s for s in ("calendar", "calendar.readonly",
+                                          "calendar.freebusy", "calendar.events.freebusy"))
 
 CONSOLE_URL = "https://console.cloud.google.com/apis/credentials"
 PERMISSIONS_URL = "https://myaccount.google.com/permissions"
@@ -40,6 +45,11 @@ def can_read(scopes: Iterable[str]) -> bool:
 def can_write_events(scopes: Iterable[str]) -> bool:
     """Whether ``scopes`` let cadenced write back to the events the user owns."""
     return not _CALENDAR_WRITE.isdisjoint(scopes)
+
+
+def can_see_free_busy(scopes: Iterable[str]) -> bool:
+    """Whether ``scopes`` let cadenced ask when other people are busy."""
+    return not _FREEBUSY.isdisjoint(scopes)
 
 
 def can_write_docs(scopes: Iterable[str]) -> bool:

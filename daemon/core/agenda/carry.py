@@ -34,7 +34,7 @@ from datetime import date, datetime
 from typing import Any
 
 from daemon.core.agenda.doc import Document, Section, sections_before
-from daemon.core.agenda.model import ActionItem, Carried
+from daemon.core.agenda.model import ActionItem, Carried, key_start
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,12 @@ class CarryState:
         updated = dict(self.carried_into)
         updated[meeting_key] = tuple(c.item.key for c in carried)
         return CarryState(updated)
+
+    def since(self, horizon: datetime) -> CarryState:
+        """This state without the sections of meetings planned before ``horizon`` (the
+        retention: :data:`daemon.core.history.KEEP` before now)."""
+        return CarryState({key: items for key, items in self.carried_into.items()
+                           if (start := key_start(key)) is None or start >= horizon})
 
     def to_json(self) -> dict[str, Any]:
         return {"carried_into": {k: list(v) for k, v in self.carried_into.items()}}

@@ -11,6 +11,14 @@ def meeting_key(uid: str, original_start: datetime) -> str:
     return f"{uid}|{original_start.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
+def key_start(key: str) -> datetime | None:
+    """The planned start a :func:`meeting_key` names (None for any other text)."""
+    try:
+        return datetime.strptime(key.rpartition("|")[2], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Meeting:
     """One 1:1 a section is (or will be) about."""
