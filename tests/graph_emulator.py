@@ -122,6 +122,7 @@ class Fault:
     code: str
     times: int | None
     retry_after: str | None = None
+    delay: float = 0.0  # seconds to wait before answering (0: answer the fault now)
 
 
 @dataclass
@@ -162,6 +163,7 @@ class Emulator:
         handler = type("Handler", (_Handler,), {"emulator": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
+        self._httpd.handle_error = lambda request, address: None  # a client that hung up
         self._httpd.socket = ssl_context.wrap_socket(self._httpd.socket, server_side=True)
         port = self._httpd.server_address[1]
         self.root = f"https://127.0.0.1:{port}/"
@@ -215,6 +217,10 @@ class Emulator:
     def fail(self, method: str, path: str, status: int, code: str = "", *,
              times: int | None = 1, retry_after: str | None = None) -> None:
         self.faults.append(Fault(method, re.compile(path), status, code, times, retry_after))
+
+    def delay(self, method: str, path: str, seconds: float, *, times: int | None = 1) -> None:
+        """Answer matching requests normally, but only after ``seconds`` (a slow Graph)."""
+        self.faults.append(Fault(method, re.compile(path), 0, "", times, delay=seconds))
 
     def graph_requests(self) -> list[Request]:
         return [r for r in self.requests if r.path.startswith("/v1.0/")]
@@ -445,6 +451,9 @@ class Emulator:
                     fault.times -= 1
                     if fault.times <= 0:
                         self.faults.remove(fault)
+                if fault.delay:
+                    time.sleep(fault.delay)
+                    break
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 return fault.status, headers, {"error": {"code": fault.code or "Fault",
                                                          "message": "injected fault"}}

@@ -260,3 +260,15 @@ def test_a_named_calendar_is_found_and_an_unknown_one_is_named(graph, tmp_path, 
     with pytest.raises(GraphError) as failed:
         other.read(tz=BERLIN, interest=None)
     assert "'Calendar'" in str(failed.value) and "calendar" in failed.value.hint
+
+
+def test_a_slow_graph_times_out_and_keeps_the_last_good_copy(graph, tmp_path, state):
+    series(graph)
+    syncer = syncer_for(ms_config(graph, tmp_path, timeout_seconds=0.3), state)
+    source = syncer.sources[0]
+    good = source.read(tz=BERLIN, interest=None)
+    graph.delay("GET", DELTA, 1.0, times=None)
+    with pytest.raises(GraphError) as slow:
+        source.read(tz=BERLIN, interest=None)
+    assert "timed out" in str(slow.value) and slow.value.status == 0
+    assert source.last_good(tz=BERLIN, interest=None).events == good.events
