@@ -537,6 +537,12 @@ class Emulator:
                                 "redirect_uri": redirect, "nonce": q.get("nonce"),
                                 "scopes": self._grant(self._wanted(q.get("scope", "")))}
             answer = {"code": code, "state": q.get("state", "")}
+        if q.get("response_mode") == "form_post":  # the answer in a form the page posts
+            fields = "".join(f'<input type="hidden" name="{k}" value="{v}">'
+                             for k, v in answer.items())
+            page = (f'<html><body onload="document.forms[0].submit()"><form method="post" '
+                    f'action="{redirect}">{fields}</form></body></html>')
+            return 200, {"Content-Type": "text/html"}, page.encode()
         location = redirect + ("&" if "?" in redirect else "?") + urllib.parse.urlencode(answer)
         return 302, {"Location": location, "Content-Type": "text/html"}, b""
 

@@ -5,6 +5,7 @@ with PKCE through the loopback redirect, least-privilege scopes, a 0600 token ca
 from __future__ import annotations
 
 import json
+import re
 import stat
 import urllib.parse
 
@@ -73,9 +74,10 @@ def browser(graph):
     """A person's browser: opens the consent page, follows Microsoft's redirect home."""
     def open_url(url: str) -> None:
         with httpx.Client(verify=verify(graph.ca_file), timeout=5) as http:
-            answer = http.get(url)
-        home = answer.headers["Location"].replace("//localhost:", "//127.0.0.1:")
-        httpx.get(home, timeout=5)
+            page = http.get(url).text
+        action = re.search(r'action="([^"]+)"', page).group(1)
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page))
+        httpx.post(action.replace("//localhost:", "//127.0.0.1:"), data=fields, timeout=5)
     return open_url
 
 
@@ -86,6 +88,7 @@ def test_the_authorization_code_flow_uses_pkce_and_the_loopback(graph, tmp_path)
     assert result.can_write and TokenFile(path, source=source_config(graph)).can_write
     [asked] = [r for r in graph.requests if r.path.endswith("/authorize")]
     assert asked.query["code_challenge_method"] == ["S256"]
+    assert asked.query["response_mode"] == ["form_post"]
     assert urllib.parse.urlsplit(asked.query["redirect_uri"][0]).hostname == "localhost"
     [grant] = [r for r in graph.requests if r.path.endswith("/token")]
     assert grant.body["grant_type"] == "authorization_code" and grant.body["code_verifier"]

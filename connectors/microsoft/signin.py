@@ -4,8 +4,8 @@ Two flows of the Microsoft identity platform for a public client (no secret):
 
 - the authorization-code flow with PKCE (MSAL makes the verifier and checks the
   state): the browser goes to Microsoft, and Microsoft sends it back to
-  ``http://localhost:PORT`` on this machine, where a one-shot loopback server takes
-  the code;
+  ``http://localhost:PORT`` on this machine with the code in a form it posts
+  (``response_mode=form_post``), where a one-shot loopback server takes it;
 - the device-code flow, for a machine without a browser: cadenced prints a code and
   an address to open anywhere, and waits until the person has signed in there.
 
@@ -62,9 +62,15 @@ class _Receiver(HTTPServer):
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = min(int(self.headers.get("Content-Length") or 0), 65536)
+                self._answer(self.rfile.read(length).decode("utf-8", "replace"))
+
             def do_GET(self) -> None:
-                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-                answer = {k: v[0] for k, v in query.items()}
+                self._answer(urllib.parse.urlsplit(self.path).query)
+
+            def _answer(self, text: str) -> None:
+                answer = {k: v[0] for k, v in urllib.parse.parse_qs(text).items()}
                 if "code" not in answer and "error" not in answer:
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
@@ -158,7 +164,8 @@ def _browser(app: msal.PublicClientApplication, scopes: list[str], echo: Callabl
              wait_seconds: float) -> dict[str, Any]:
     receiver = _Receiver(port)
     redirect = f"http://localhost:{receiver.server_address[1]}"
-    flow = app.initiate_auth_code_flow(scopes, redirect_uri=redirect)
+    # form_post: the code comes in the body of a POST, never in a URL the browser keeps.
+    flow = app.initiate_auth_code_flow(scopes, redirect_uri=redirect, response_mode="form_post")
     echo(f"Sign in to Microsoft in your browser; if it does not open, open:\n{flow['auth_uri']}")
     if open_browser is not None:
         threading.Thread(target=open_browser, args=(flow["auth_uri"],), daemon=True).start()
