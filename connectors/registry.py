@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import CalendarSource, Mailer
-from daemon.config import CaldavSource, Config, GoogleSource, IcsSource, Smtp
+from daemon.config import CaldavSource, Config, GoogleSource, IcsSource, MicrosoftSource, Smtp
 
 
 def build_sources(config: Config, *, cache_dir: Path | None = None,
@@ -34,10 +34,27 @@ def build_sources(config: Config, *, cache_dir: Path | None = None,
                 validators=IcsCalendar.validators_from(checkpoints.get(source.name))))
         elif isinstance(source, CaldavSource):
             sources.append(_caldav(source, config, cache_dir=cache_dir, persist=not read_only))
+        elif isinstance(source, MicrosoftSource):
+            sources.append(_microsoft(config, source, cache_dir=cache_dir,
+                                      state_dir=state_dir, persist=not read_only))
         else:
             sources.append(_google(source, cache_dir=cache_dir, state_dir=state_dir,
                                    persist=not read_only))
     return sources
+
+
+# --- Microsoft 365 (Graph) -----------------------------------------------------------
+
+def _microsoft(config: Config, source: MicrosoftSource, *, cache_dir: Path | None,
+               state_dir: Path | None, persist: bool) -> CalendarSource:
+    from connectors.microsoft.calendar import MicrosoftCalendar
+    from connectors.microsoft.token import TokenFile, token_path
+    from daemon.state import paths
+
+    token = TokenFile(token_path(source, state_dir or paths.state_dir()), source=source)
+    return MicrosoftCalendar(source, token=token, lookback_days=config.cadence.lookback_days,
+                             lookahead_days=config.cadence.lookahead_days,
+                             cache_dir=cache_dir, persist=persist)
 
 
 def _google(source: GoogleSource, *, cache_dir: Path | None, state_dir: Path | None,

@@ -13,8 +13,9 @@ BERLIN = ZoneInfo("Europe/Berlin")
 OWNER = "me@example.com"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
-# 127.0.0.1 servers (Radicale, feeds, the Google emulator, SMTP); a test CA
-pytest_plugins = ("caldavserver", "feedserver", "googleserver", "pki", "smtpserver")
+# 127.0.0.1 servers (Radicale, feeds, the Google and Graph emulators, SMTP); a test CA
+pytest_plugins = ("caldavserver", "feedserver", "googleserver", "graphserver", "pki",
+                  "smtpserver")
 
 
 def config(people=(), **cadence) -> Config:

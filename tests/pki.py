@@ -34,7 +34,11 @@ def _name(common_name: str) -> x509.Name:
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory) -> Pki:
-    folder = tmp_path_factory.mktemp("pki")
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def make_pki(folder: Path) -> Pki:
+    """A new CA and a localhost / 127.0.0.1 certificate it signed, as files in ``folder``."""
     now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (

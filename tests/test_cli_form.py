@@ -52,7 +52,8 @@ def config(tmp_path: Path) -> Path:
 
 def test_every_command_is_covered_here():
     names = {" ".join(path) for path, _ in ALL}
-    assert names == {"agenda", "auth", "auth caldav", "auth google", "auth revoke",
+    assert names == {"agenda", "auth", "auth caldav", "auth google", "auth microsoft",
+                     "auth revoke",
                      "auth status", "demo",
                      "report", "run", "scan", "serve", "service", "service install",
                      "service uninstall", "status", "suggest", "sync", "book"}
@@ -96,6 +97,7 @@ def _both_ways(config: Path, *command: str, rest: tuple[str, ...] = ()):
     (("book",), ("ana@example.com", "--dry-run", "--now", NOW), 1, "pass --ics FILE.ics"),
     (("serve",), (), 2, "the server is off"),
     (("auth", "google"), (), 2, 'no source with type = "google"'),
+    (("auth", "microsoft"), (), 2, 'no source with type = "microsoft"'),
     (("auth", "revoke"), (), 2, 'no source with type = "google"'),
     (("auth", "status"), (), 0, 'No source with type = "google"'),
 ], ids=lambda v: " ".join(v) if isinstance(v, tuple) else None)

@@ -23,7 +23,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "daemon.cli": ("daemon", "connectors.base", "connectors.registry"),
     # `cadenced auth KIND`: each kind's sign-in is its own connector's module.
     "daemon.cli.auth": ("daemon", "connectors.base", "connectors.registry",
-                        "connectors.google.auth"),
+                        "connectors.google.auth", "connectors.microsoft.signin",
+                        "connectors.microsoft.token"),
     "daemon.__main__": ("daemon.cli",),
     "connectors.base": ("daemon.core",),
     "connectors.registry": ("connectors", "daemon.core", "daemon.config", "daemon.state"),

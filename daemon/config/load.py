@@ -14,7 +14,7 @@ from pydantic import (
     ValidationError,
 )
 
-from daemon.config.sections import Config, GoogleSource, IcsSource
+from daemon.config.sections import Config, GoogleSource, IcsSource, MicrosoftSource
 from daemon.core.errors import ConfigError
 
 
@@ -87,8 +87,10 @@ def parse_config(data: dict[str, Any], *, base_dir: Path | None = None,
     return LoadedConfig(config=config, path=path, warnings=warnings)
 
 
-def _resolve_source(source: IcsSource | GoogleSource, base_dir: Path
-                    ) -> IcsSource | GoogleSource:
+def _resolve_source(source: IcsSource | GoogleSource | MicrosoftSource, base_dir: Path
+                    ) -> IcsSource | GoogleSource | MicrosoftSource:
+    if isinstance(source, MicrosoftSource):
+        return _resolve_microsoft(source, base_dir)
     if isinstance(source, GoogleSource):
         if source.token_file is None:
             return source
@@ -98,6 +100,13 @@ def _resolve_source(source: IcsSource | GoogleSource, base_dir: Path
         return source
     resolved = (base_dir / Path(source.url).expanduser()).resolve()
     return source.model_copy(update={"url": str(resolved)})
+
+
+def _resolve_microsoft(source: MicrosoftSource, base_dir: Path) -> MicrosoftSource:
+    """A Microsoft source's token_file and ca_file, relative to the config's folder."""
+    update = {key: str((base_dir / Path(value).expanduser()).resolve())
+              for key in ("token_file", "ca_file") if (value := getattr(source, key))}
+    return source.model_copy(update=update) if update else source
 
 
 def load_config(path: Path) -> LoadedConfig:

@@ -231,23 +231,81 @@ class CaldavSource(_Section):
 # --- the [[sources]] union ----------------------------------------------------------
 
 
-_SOURCE_KINDS = {"ics", "google", "caldav"}
+# --- Microsoft 365 / Outlook (Microsoft Graph) ----------------------------------------
+
+GRAPH_API_ROOT = "https://graph.microsoft.com/"
+MICROSOFT_AUTHORITY = "https://login.microsoftonline.com/"
+
+
+def _https_root(value: str, default: str, what: str) -> str:
+    """An https URL ending in '/'; plain http is refused (MSAL requires https too)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"{value!r} is not an https URL such as {default!r} "
+                         f"({what} must be reached over TLS)")
+    return value if value.endswith("/") else value + "/"
+
+
+class MicrosoftSource(_Section):
+    """A Microsoft 365 / Outlook calendar read through Microsoft Graph
+    (``type = "microsoft"``).
+
+    ``calendar`` None is the user's default calendar, else a calendar's id or name.
+    ``client_id`` None: the one the sign-in saved in the token file. ``write_back``
+    None: on when the sign-in granted ``Calendars.ReadWrite``. ``token_file`` None:
+    ``microsoft/<name>.json`` in the state directory (the caller resolves it).
+    ``ca_file``: a CA bundle to trust instead of the system's (a TLS-inspecting
+    proxy; the tests' emulator).
+    """
+
+    name: str = Field(min_length=1)
+    type: Literal["microsoft"]
+    calendar: str | None = Field(default=None, min_length=1)
+    client_id: str | None = Field(default=None, min_length=1)
+    tenant: str = Field(default="common", min_length=1, pattern=r"^[A-Za-z0-9.\-_]+$")
+    write_back: bool | None = None
+    token_file: str | None = Field(default=None, min_length=1)
+    api_root: str = GRAPH_API_ROOT
+    authority: str = MICROSOFT_AUTHORITY
+    ca_file: str | None = Field(default=None, min_length=1)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("api_root")
+    @classmethod
+    def _api_root(cls, value: str) -> str:
+        return _https_root(value, GRAPH_API_ROOT, "Microsoft Graph")
+
+    @field_validator("authority")
+    @classmethod
+    def _authority(cls, value: str) -> str:
+        return _https_root(value, MICROSOFT_AUTHORITY, "the Microsoft sign-in")
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca(cls, value: str | None) -> str | None:
+        return None if value is None else str(Path(value).expanduser())
+
+
+SOURCE_TYPES = frozenset({"ics", "google", "caldav", "microsoft"})
 
 
 def _source_type(value: Any) -> str:
     if isinstance(value, dict):
         kind = value.get("type", "ics")
-        return kind if kind in _SOURCE_KINDS else "unknown"
+        return kind if kind in SOURCE_TYPES else "unknown"
     return getattr(value, "type", "ics")
 
 
 Source = Annotated[
     Annotated[IcsSource, Tag("ics")] | Annotated[GoogleSource, Tag("google")]
-    | Annotated[CaldavSource, Tag("caldav")],
+    | Annotated[CaldavSource, Tag("caldav")]
+    | Annotated[MicrosoftSource, Tag("microsoft")],
     Discriminator(
         _source_type,
         custom_error_type="source_type",
-        custom_error_message='type must be "ics", "google" or "caldav"',
+        custom_error_message='type must be "ics", "google", "caldav" or "microsoft"',
     ),
 ]
 

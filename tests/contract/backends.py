@@ -352,4 +352,73 @@ class CaldavBackend(Backend):
         return self.radicale.count()
 
 
-KINDS = ("memory", "ics-file", "ics-http", "google", "caldav")
+# --- Microsoft 365 (Graph) ----------------------------------------------------------
+
+
+class MicrosoftBackend(Backend):
+    """The neutral calendar in the Graph emulator, read by the real msal and httpx."""
+
+    def __init__(self, emulator: Any, folder: Path) -> None:
+        super().__init__("microsoft", reports_deletions=True)
+        self.emulator = emulator
+        self.folder = folder
+        self.ids: list[str] = []
+
+    def publish(self, calendar, *, malformed=False):
+        for event_id in self.ids:
+            self.emulator.delete(event_id)
+        self.ids = []
+        days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+        for m in calendar:
+            recurrence = None
+            if m.rrule:  # the suite's rules are weekly with a count
+                parts = dict(p.split("=") for p in m.rrule.split(";"))
+                recurrence = {"pattern": {"type": "weekly", "interval": 1,
+                                          "daysOfWeek": [days[m.start.weekday()]],
+                                          "firstDayOfWeek": "sunday"},
+                              "range": {"type": "numbered",
+                                        "startDate": m.start.date().isoformat(),
+                                        "numberOfOccurrences": int(parts["COUNT"])}}
+            event = self.emulator.add_event(subject=m.summary, start=m.start,
+                                            minutes=m.minutes, attendees=[(m.other, "accepted")],
+                                            recurrence=recurrence, uid=m.uid)
+            self.ids.append(event["id"])
+            for slot in m.cancelled:
+                self.emulator.cancel_occurrence(event["id"], slot)
+            for original, new in m.moved:
+                self.emulator.move_occurrence(event["id"], original, new)
+        if malformed:  # a single event whose start Graph would never send
+            broken = self.emulator.add_event(subject="1:1 Ada", start=_at("2026-11-04T10:00"),
+                                             minutes=30, attendees=[(ADA, "accepted")],
+                                             uid="broken@contract")
+            self.emulator.update(broken["id"], start={"dateTime": "", "timeZone": "UTC"})
+            self.ids.append(broken["id"])
+
+    def source(self):
+        if "source" not in self.state:
+            from connectors.registry import build_sources
+
+            from graphserver import config_data, sign_in
+
+            token = self.folder / "ms-token.json"
+            sign_in(self.emulator, token, read_only=True)
+            config = parse_config({
+                "owner": {"email": OWNER, "timezone": "Europe/Berlin"},
+                "sources": [config_data(self.emulator, token, name="contract")],
+            }, base_dir=self.folder).config
+            [source] = build_sources(config, cache_dir=self.folder / "cache",
+                                     state_dir=self.folder)
+            source.sleep = lambda seconds: None
+            source.clock = lambda: _at("2026-11-20T09:00")
+            self.state["source"] = source
+        return self.state["source"]
+
+    def break_next_read(self):
+        self.emulator.fail("GET", r"/calendarView/delta$", 503, "ServiceNotAvailable",
+                           times=None)
+
+    def requests(self):
+        return len(self.emulator.graph_requests())
+
+
+KINDS = ("memory", "ics-file", "ics-http", "google", "caldav", "microsoft")

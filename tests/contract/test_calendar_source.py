@@ -16,6 +16,7 @@ from backends import (
     IcsFileBackend,
     IcsHttpBackend,
     MemoryBackend,
+    MicrosoftBackend,
     _events,
     normalized,
 )
@@ -34,6 +35,8 @@ def backend(request, tmp_path):
         made = IcsHttpBackend(request.getfixturevalue("server"))
     elif kind == "caldav":
         made = CaldavBackend(request.getfixturevalue("radicale"), tmp_path)
+    elif kind == "microsoft":
+        made = MicrosoftBackend(request.getfixturevalue("graph"), tmp_path)
     else:
         made = GoogleBackend(request.getfixturevalue("google"), tmp_path)
     made.publish(CALENDAR)
