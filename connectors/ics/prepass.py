@@ -58,7 +58,9 @@ KEPT_PROPERTIES = frozenset({
 
 def unfold(text: str) -> str:
     """``text`` with LF line endings and no folded lines (as icalendar reads it)."""
-    return _FOLD.sub("", text.replace("\r\n", "\n"))
+    # Removing a fold can leave a CR before an LF ("\r\r\n "), which icalendar then
+    # reads as a line break: so does this.
+    return _FOLD.sub("", text.replace("\r\n", "\n")).replace("\r\n", "\n")
 
 
 @dataclass(frozen=True)
