@@ -27,6 +27,9 @@ from daemon.core.detection import Sketch, is_resource_address
 # blank lines after it, then a space or tab. icalendar's own pattern is
 # (\r?\n)+[ \t], which removes the same strings from the same text.
 _FOLD = re.compile(r"\n(?<!\n\n)\n*[ \t]")
+# icalendar's fold and line end, for text with a CR that is not part of a CRLF.
+_ICAL_FOLD = re.compile(r"(?:(?<!\n)\r\n|(?<![\r\n])\n)(?:\r?\n)*[ \t]")
+_NEWLINE = re.compile(r"\r?\n")
 # The lines the pass looks at. Starting with a literal newline lets `re` jump from
 # line to line; the value runs to the end of the line, and over its folded
 # continuation lines if there are any.
@@ -58,9 +61,9 @@ KEPT_PROPERTIES = frozenset({
 
 def unfold(text: str) -> str:
     """``text`` with LF line endings and no folded lines (as icalendar reads it)."""
-    # Removing a fold can leave a CR before an LF ("\r\r\n "), which icalendar then
-    # reads as a line break: so does this.
-    return _FOLD.sub("", text.replace("\r\n", "\n")).replace("\r\n", "\n")
+    if "\r\r" in text:  # a lone CR before a line end: icalendar's own rules, slowly
+        return _NEWLINE.sub("\n", _ICAL_FOLD.sub("", text))
+    return _FOLD.sub("", text.replace("\r\n", "\n"))
 
 
 @dataclass(frozen=True)
