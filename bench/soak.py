@@ -305,7 +305,7 @@ def _cycles(cycles: int, hours: float, root: Path, feed_dir: Path,
     from daemon.state import paths
     from daemon.state.store import Store
 
-    logging.basicConfig(level=logging.CRITICAL)  # a steady flow of log lines is not the point
+    logging.basicConfig(level=logging.ERROR)  # failures only: a flow of info lines is not the point
     config_file = paths.config_file()
     config_file.parent.mkdir(parents=True)
     config_file.write_text(CONFIG.format(**ports), encoding="utf-8")
