@@ -6,18 +6,12 @@
 the environment: the CLI loads the config and passes it in.
 """
 
+from daemon.config.common import is_loopback_host, system_timezone_name
 from daemon.config.load import LoadedConfig, load_config, parse_config
 from daemon.config.sections import (
-    GOOGLE_API_ROOT,
-    GRAPH_API_ROOT,
-    MICROSOFT_AUTHORITY,
     Agenda,
     Cadence,
-    CaldavSource,
     Config,
-    GoogleSource,
-    IcsSource,
-    MicrosoftSource,
     Nudge,
     Owner,
     Person,
@@ -26,8 +20,15 @@ from daemon.config.sections import (
     Suggest,
     Sync,
     WeeklyReport,
-    is_loopback_host,
-    system_timezone_name,
+)
+from daemon.config.sources import (
+    GOOGLE_API_ROOT,
+    GRAPH_API_ROOT,
+    MICROSOFT_AUTHORITY,
+    CaldavSource,
+    GoogleSource,
+    IcsSource,
+    MicrosoftSource,
 )
 
 __all__ = [

@@ -14,7 +14,8 @@ from pydantic import (
     ValidationError,
 )
 
-from daemon.config.sections import Config, GoogleSource, IcsSource, MicrosoftSource
+from daemon.config.sections import Config
+from daemon.config.sources import GoogleSource, IcsSource, MicrosoftSource
 from daemon.core.errors import ConfigError
 
 
